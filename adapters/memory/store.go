@@ -1,0 +1,56 @@
+// Package memory implements the repository ports in process memory, for use-case tests and
+// as the reference the PostgreSQL adapter is checked against by the shared contract suite.
+package memory
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"sync"
+
+	"github.com/brokerly/accounts/domain"
+	"github.com/brokerly/accounts/domain/account"
+	"github.com/brokerly/accounts/domain/user"
+	"github.com/brokerly/accounts/ports"
+)
+
+// Store holds values, not pointers, so nothing can change a stored aggregate except a
+// committed transaction.
+type Store struct {
+	mu       sync.Mutex
+	accounts map[domain.ID]account.Account
+}
+
+var _ ports.Transactor = (*Store)(nil)
+
+func NewStore() *Store {
+	return &Store{accounts: map[domain.ID]account.Account{}}
+}
+
+// Within serialises transactions, which makes them trivially isolated, and commits the
+// working copy only when fn succeeds.
+func (s *Store) Within(ctx context.Context, actor user.ID, fn func(context.Context, ports.Repositories) error) (err error) {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memory: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	work := &snapshot{actor: actor, accounts: maps.Clone(s.accounts)}
+	if err := fn(ctx, ports.Repositories{Accounts: accountRepo{work}}); err != nil {
+		return err
+	}
+	s.accounts = work.accounts
+	return nil
+}
+
+// snapshot is one transaction's working copy, seen through one user's eyes.
+type snapshot struct {
+	actor    user.ID
+	accounts map[domain.ID]account.Account
+}
+
+func (s *snapshot) visible(owner user.ID) bool {
+	// No actor, no rows: the same default-deny as the database policies.
+	return !s.actor.IsZero() && owner == s.actor
+}

@@ -1,0 +1,131 @@
+// CLI harness that drives the real better-auth package so Go tests can check
+// interop (shared Postgres tables, session cookies, bearer tokens).
+//
+//   node harness.mjs migrate
+//   node harness.mjs signup <email> <name>
+//   node harness.mjs signout <cookie-pair>
+//   node harness.mjs get-session <cookie-pair>
+//
+// Env: DATABASE_URL (required), BETTER_AUTH_SECRET (required),
+//      BETTER_AUTH_URL (default http://localhost:3000).
+// Each command prints exactly one JSON line on stdout and exits 0; on failure
+// it prints a message on stderr and exits 1.
+
+// The Go side parses stdout as a single JSON line, so anything else that would
+// go to stdout (library console.log calls outside Better Auth's logger, e.g.
+// its adapter debug output) is sent to stderr instead. Our own result is
+// written with process.stdout.write below.
+const stderrLog = (...args) => console.error(...args);
+console.log = console.info = console.debug = stderrLog;
+
+import { betterAuth } from "better-auth";
+import { bearer } from "better-auth/plugins";
+import { getMigrations } from "better-auth/db/migration";
+import pg from "pg";
+
+const PASSWORD = "a-strong-password-123";
+
+function requireEnv(name) {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+}
+
+function print(obj) {
+  process.stdout.write(JSON.stringify(obj) + "\n");
+}
+
+// Name=value pair as a browser would send it back: Set-Cookie up to the first ';'.
+function cookiePair(setCookie) {
+  const i = setCookie.indexOf(";");
+  return i === -1 ? setCookie : setCookie.slice(0, i);
+}
+
+async function main() {
+  const [cmd, ...args] = process.argv.slice(2);
+  const pool = new pg.Pool({ connectionString: requireEnv("DATABASE_URL") });
+  const options = {
+    secret: requireEnv("BETTER_AUTH_SECRET"),
+    baseURL: process.env.BETTER_AUTH_URL || "http://localhost:3000",
+    database: pool,
+    emailAndPassword: { enabled: true },
+    plugins: [bearer()],
+    session: { expiresIn: 604800, updateAge: 86400 },
+    // Better Auth's default logger prints info/debug via console.log (stdout);
+    // route every level to stderr so stdout stays one JSON line.
+    logger: {
+      disableColors: true,
+      log: (level, message, ...rest) =>
+        console.error(`[better-auth ${level}] ${message}`, ...rest),
+    },
+    // Telemetry is off by default; say so explicitly (no network besides Postgres).
+    telemetry: { enabled: false },
+  };
+
+  try {
+    switch (cmd) {
+      case "migrate": {
+        // Better Auth's own migrator: diffs the live schema against its
+        // expected one and only creates what is missing (no-op when present).
+        const { runMigrations } = await getMigrations(options);
+        await runMigrations();
+        print({ ok: true });
+        break;
+      }
+      case "signup": {
+        const [email, name] = args;
+        if (!email || !name) throw new Error("usage: signup <email> <name>");
+        const auth = betterAuth(options);
+        const res = await auth.api.signUpEmail({
+          body: { email, password: PASSWORD, name },
+          asResponse: true,
+        });
+        if (!res.ok) throw new Error(`signUpEmail: HTTP ${res.status}: ${await res.text()}`);
+        const body = await res.json();
+        // getSetCookie() keeps multiple Set-Cookie headers apart (a plain
+        // get("set-cookie") would join them with ", ").
+        const setCookie = res.headers
+          .getSetCookie()
+          .find((c) => cookiePair(c).split("=")[0].endsWith("session_token"));
+        if (!setCookie) throw new Error("no session_token Set-Cookie in response");
+        print({
+          userId: body.user?.id ?? null,
+          token: body.token ?? null,
+          setCookie,
+          cookie: cookiePair(setCookie),
+          bearer: res.headers.get("set-auth-token"),
+        });
+        break;
+      }
+      case "signout": {
+        const [cookie] = args;
+        if (!cookie) throw new Error("usage: signout <cookie-pair>");
+        const auth = betterAuth(options);
+        const res = await auth.api.signOut({
+          headers: new Headers({ cookie }),
+          asResponse: true,
+        });
+        print({ status: res.status });
+        break;
+      }
+      case "get-session": {
+        const [cookie] = args;
+        if (!cookie) throw new Error("usage: get-session <cookie-pair>");
+        const auth = betterAuth(options);
+        const s = await auth.api.getSession({ headers: new Headers({ cookie }) });
+        print({ userId: s?.user?.id ?? null });
+        break;
+      }
+      default:
+        throw new Error(`unknown command ${JSON.stringify(cmd)} (migrate | signup | signout | get-session)`);
+    }
+  } finally {
+    // An open pool keeps the event loop alive; close it so the process exits.
+    await pool.end();
+  }
+}
+
+main().catch((err) => {
+  console.error(err?.stack || String(err));
+  process.exitCode = 1;
+});

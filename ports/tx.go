@@ -1,0 +1,19 @@
+package ports
+
+import (
+	"context"
+
+	"github.com/brokerly/accounts/domain/user"
+)
+
+// Transactor runs fn in one transaction scoped to the acting user: every repository it
+// hands over sees and changes only that user's rows. A nil return commits; an error (or a
+// panic) rolls back and is returned.
+type Transactor interface {
+	Within(ctx context.Context, actor user.ID, fn func(ctx context.Context, repos Repositories) error) error
+}
+
+// Repositories are bound to one transaction and one user; they must not escape fn.
+type Repositories struct {
+	Accounts AccountRepository
+}
