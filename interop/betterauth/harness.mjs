@@ -42,6 +42,9 @@ function cookiePair(setCookie) {
 }
 
 async function main() {
+  // Better Auth prefers BETTER_AUTH_SECRETS (rotation list) over `secret`;
+  // drop it so BETTER_AUTH_SECRET is the one signing key, as the Go side assumes.
+  delete process.env.BETTER_AUTH_SECRETS;
   const [cmd, ...args] = process.argv.slice(2);
   const pool = new pg.Pool({ connectionString: requireEnv("DATABASE_URL") });
   const options = {
