@@ -1,0 +1,91 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+)
+
+// Config is read once, from the environment, and handed to the adapters as typed parts.
+// Every variable is documented in the README with its default.
+type Config struct {
+	DatabaseURL     string
+	DBMaxConns      int
+	HTTPAddr        string
+	AllowedOrigins  []string
+	AuthSecret      string
+	CookiePrefix    string
+	SecureCookies   bool
+	LogLevel        zapcore.Level
+	RequestTimeout  time.Duration
+	ShutdownTimeout time.Duration
+}
+
+const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/accounts?sslmode=disable"
+
+// LoadConfig reads the environment through getenv (os.Getenv in production) and reports
+// every problem at once, so an operator fixes the configuration in one go.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	env := func(key, def string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		return def
+	}
+	var errs []error
+	cfg := Config{
+		DatabaseURL:    env("DATABASE_URL", defaultDatabaseURL),
+		HTTPAddr:       env("HTTP_ADDR", ":9403"),
+		AllowedOrigins: splitList(getenv("CORS_ALLOWED_ORIGINS")),
+		AuthSecret:     getenv("BETTER_AUTH_SECRET"), // not trimmed: Better Auth signs with it as-is
+		CookiePrefix:   env("BETTER_AUTH_COOKIE_PREFIX", "better-auth"),
+	}
+	var err error
+	if cfg.DBMaxConns, err = strconv.Atoi(env("DB_MAX_CONNS", "8")); err != nil || cfg.DBMaxConns < 1 {
+		errs = append(errs, fmt.Errorf("DB_MAX_CONNS must be a positive integer"))
+	}
+	if cfg.SecureCookies, err = strconv.ParseBool(env("BETTER_AUTH_SECURE_COOKIES", "false")); err != nil {
+		errs = append(errs, fmt.Errorf("BETTER_AUTH_SECURE_COOKIES must be true or false"))
+	}
+	if cfg.LogLevel, err = zapcore.ParseLevel(env("LOG_LEVEL", "info")); err != nil {
+		errs = append(errs, fmt.Errorf("LOG_LEVEL must be debug, info, warn or error"))
+	}
+	if cfg.RequestTimeout, err = parsePositiveDuration(env("REQUEST_TIMEOUT", "5s")); err != nil {
+		errs = append(errs, fmt.Errorf("REQUEST_TIMEOUT: %w", err))
+	}
+	if cfg.ShutdownTimeout, err = parsePositiveDuration(env("SHUTDOWN_TIMEOUT", "15s")); err != nil {
+		errs = append(errs, fmt.Errorf("SHUTDOWN_TIMEOUT: %w", err))
+	}
+	for _, o := range cfg.AllowedOrigins {
+		if o == "*" || o == "null" || !(strings.HasPrefix(o, "http://") || strings.HasPrefix(o, "https://")) {
+			errs = append(errs, fmt.Errorf("CORS_ALLOWED_ORIGINS: %q is not an exact http(s) origin", o))
+		}
+	}
+	return cfg, errors.Join(errs...)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, strings.TrimSuffix(part, "/"))
+		}
+	}
+	return out
+}
+
+func parsePositiveDuration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q is not a positive duration such as 5s", s)
+	}
+	return d, nil
+}
+
+// osGetenv exists so tests can pass a map instead of the process environment.
+var osGetenv = os.Getenv

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zapcore"
+)
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadConfigDefaults(t *testing.T) {
+	cfg, err := LoadConfig(envOf(map[string]string{"BETTER_AUTH_SECRET": "s"}))
+	require.NoError(t, err)
+	require.Equal(t, "postgres://postgres@127.0.0.1:5432/accounts?sslmode=disable", cfg.DatabaseURL)
+	require.Equal(t, ":9403", cfg.HTTPAddr)
+	require.Equal(t, 8, cfg.DBMaxConns)
+	require.Equal(t, "better-auth", cfg.CookiePrefix)
+	require.False(t, cfg.SecureCookies)
+	require.Empty(t, cfg.AllowedOrigins)
+	require.Equal(t, zapcore.InfoLevel, cfg.LogLevel)
+	require.Equal(t, 5*time.Second, cfg.RequestTimeout)
+}
+
+func TestLoadConfigReadsEverything(t *testing.T) {
+	cfg, err := LoadConfig(envOf(map[string]string{
+		"DATABASE_URL":               "postgres://app@db:5432/x",
+		"HTTP_ADDR":                  "127.0.0.1:8080",
+		"CORS_ALLOWED_ORIGINS":       " https://app.example.com/, http://localhost:5173 ,,",
+		"BETTER_AUTH_SECURE_COOKIES": "true",
+		"BETTER_AUTH_COOKIE_PREFIX":  "myapp",
+		"LOG_LEVEL":                  "debug",
+		"DB_MAX_CONNS":               "4",
+		"REQUEST_TIMEOUT":            "2s",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, "postgres://app@db:5432/x", cfg.DatabaseURL)
+	require.Equal(t, "127.0.0.1:8080", cfg.HTTPAddr)
+	require.Equal(t, []string{"https://app.example.com", "http://localhost:5173"}, cfg.AllowedOrigins)
+	require.True(t, cfg.SecureCookies)
+	require.Equal(t, "myapp", cfg.CookiePrefix)
+	require.Equal(t, zapcore.DebugLevel, cfg.LogLevel)
+	require.Equal(t, 4, cfg.DBMaxConns)
+	require.Equal(t, 2*time.Second, cfg.RequestTimeout)
+}
+
+func TestLoadConfigReportsEveryBadValue(t *testing.T) {
+	_, err := LoadConfig(envOf(map[string]string{
+		"DB_MAX_CONNS":               "0",
+		"BETTER_AUTH_SECURE_COOKIES": "maybe",
+		"LOG_LEVEL":                  "loud",
+		"REQUEST_TIMEOUT":            "-1s",
+		"CORS_ALLOWED_ORIGINS":       "*",
+	}))
+	require.Error(t, err)
+	for _, want := range []string{"DB_MAX_CONNS", "BETTER_AUTH_SECURE_COOKIES", "LOG_LEVEL", "REQUEST_TIMEOUT", "CORS_ALLOWED_ORIGINS"} {
+		require.Contains(t, err.Error(), want)
+	}
+}
