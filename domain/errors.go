@@ -29,3 +29,49 @@ func (e *ValidationError) Error() string {
 func Invalid(field, message string) error {
 	return &ValidationError{Field: field, Message: message}
 }
+
+// ValidationErrors reports every invalid field of one input at once.
+type ValidationErrors []*ValidationError
+
+func (e ValidationErrors) Error() string {
+	msg := ""
+	for i, v := range e {
+		if i > 0 {
+			msg += "; "
+		}
+		msg += v.Error()
+	}
+	return msg
+}
+
+// Join collects validation errors into one ValidationErrors; any other error is returned
+// as soon as it is met, since it is not the caller's input that is wrong.
+func Join(errs ...error) error {
+	var out ValidationErrors
+	for _, err := range errs {
+		var v *ValidationError
+		var vs ValidationErrors
+		switch {
+		case err == nil:
+		case errors.As(err, &vs):
+			out = append(out, vs...)
+		case errors.As(err, &v):
+			out = append(out, v)
+		default:
+			return err
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// Unwrap lets errors.As find a *ValidationError inside, for callers that need only one.
+func (e ValidationErrors) Unwrap() []error {
+	out := make([]error, len(e))
+	for i, v := range e {
+		out[i] = v
+	}
+	return out
+}

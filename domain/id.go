@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
@@ -50,3 +51,6 @@ func (id ID) String() string {
 	hex.Encode(buf[24:], id[10:])
 	return string(buf[:])
 }
+
+// Compare orders ids bytewise, which for version 7 ids is creation order.
+func (id ID) Compare(other ID) int { return bytes.Compare(id[:], other[:]) }

@@ -15,5 +15,6 @@ type Transactor interface {
 
 // Repositories are bound to one transaction and one user; they must not escape fn.
 type Repositories struct {
-	Accounts AccountRepository
+	Accounts    AccountRepository
+	Credentials CredentialRepository
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/brokerly/accounts/domain"
 	"github.com/brokerly/accounts/domain/account"
+	"github.com/brokerly/accounts/domain/credential"
 	"github.com/brokerly/accounts/domain/user"
 	"github.com/brokerly/accounts/ports"
 )
@@ -17,14 +18,15 @@ import (
 // Store holds values, not pointers, so nothing can change a stored aggregate except a
 // committed transaction.
 type Store struct {
-	mu       sync.Mutex
-	accounts map[domain.ID]account.Account
+	mu          sync.Mutex
+	accounts    map[domain.ID]account.Account
+	credentials map[domain.ID]credential.Credential
 }
 
 var _ ports.Transactor = (*Store)(nil)
 
 func NewStore() *Store {
-	return &Store{accounts: map[domain.ID]account.Account{}}
+	return &Store{accounts: map[domain.ID]account.Account{}, credentials: map[domain.ID]credential.Credential{}}
 }
 
 // Within serialises transactions, which makes them trivially isolated, and commits the
@@ -36,18 +38,19 @@ func (s *Store) Within(ctx context.Context, actor user.ID, fn func(context.Conte
 	s.mu.Lock()
 	defer s.mu.Unlock()
 
-	work := &snapshot{actor: actor, accounts: maps.Clone(s.accounts)}
-	if err := fn(ctx, ports.Repositories{Accounts: accountRepo{work}}); err != nil {
+	work := &snapshot{actor: actor, accounts: maps.Clone(s.accounts), credentials: maps.Clone(s.credentials)}
+	if err := fn(ctx, ports.Repositories{Accounts: accountRepo{work}, Credentials: credentialRepo{work}}); err != nil {
 		return err
 	}
-	s.accounts = work.accounts
+	s.accounts, s.credentials = work.accounts, work.credentials
 	return nil
 }
 
 // snapshot is one transaction's working copy, seen through one user's eyes.
 type snapshot struct {
-	actor    user.ID
-	accounts map[domain.ID]account.Account
+	actor       user.ID
+	accounts    map[domain.ID]account.Account
+	credentials map[domain.ID]credential.Credential
 }
 
 func (s *snapshot) visible(owner user.ID) bool {

@@ -1,0 +1,119 @@
+package command
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/brokerly/accounts/domain"
+	"github.com/brokerly/accounts/domain/credential"
+	"github.com/brokerly/accounts/domain/user"
+	"github.com/brokerly/accounts/ports"
+)
+
+// StoreCredential seals a broker key pair and stores it under one of the user's accounts.
+type StoreCredential struct {
+	Actor          user.ID
+	AccountID      string
+	CredentialType string
+	Environment    string
+	APIKey         string
+	SecretKey      string
+	Nickname       *string // nil: defaults to the credential type
+}
+
+type StoreCredentialHandler struct {
+	tx     ports.Transactor
+	cipher ports.Cipher
+	clock  ports.Clock
+}
+
+func NewStoreCredentialHandler(tx ports.Transactor, cipher ports.Cipher, clock ports.Clock) StoreCredentialHandler {
+	if tx == nil || cipher == nil || clock == nil {
+		panic("command: StoreCredentialHandler needs a transactor, a cipher and a clock")
+	}
+	return StoreCredentialHandler{tx: tx, cipher: cipher, clock: clock}
+}
+
+// Handle fails with a *domain.ValidationError for bad input and domain.ErrNotFound when
+// the account is not the user's.
+func (h StoreCredentialHandler) Handle(ctx context.Context, cmd StoreCredential) (credential.Credential, error) {
+	in, err := parseStoreCredential(cmd)
+	if err != nil {
+		return credential.Credential{}, err
+	}
+	draft, err := credential.NewDraft(in.accountID, cmd.Actor, in.kind, in.env, in.nickname, h.clock.Now())
+	if err != nil {
+		return credential.Credential{}, fmt.Errorf("store credential: %w", err)
+	}
+	// Sealing needs no database, so it happens before the transaction opens.
+	apiKey, secretKey, err := sealPair(h.cipher, draft.ID, cmd.Actor, in.apiKey, in.secretKey)
+	if err != nil {
+		return credential.Credential{}, fmt.Errorf("store credential: %w", err)
+	}
+	cred, err := credential.New(draft, apiKey, secretKey)
+	if err != nil {
+		return credential.Credential{}, fmt.Errorf("store credential: %w", err)
+	}
+	err = h.tx.Within(ctx, cmd.Actor, func(ctx context.Context, r ports.Repositories) error {
+		if _, err := r.Accounts.Get(ctx, in.accountID); err != nil {
+			return err
+		}
+		return r.Credentials.Add(ctx, cred)
+	})
+	if err != nil {
+		return credential.Credential{}, fmt.Errorf("store credential: %w", err)
+	}
+	return cred, nil
+}
+
+type storeInput struct {
+	accountID         domain.ID
+	kind              credential.Type
+	env               credential.Environment
+	apiKey, secretKey credential.Plaintext
+	nickname          *credential.Nickname
+}
+
+// parseStoreCredential validates every field and reports the first problem per field.
+func parseStoreCredential(cmd StoreCredential) (in storeInput, err error) {
+	var errs []error
+	if in.accountID, err = domain.ParseID(cmd.AccountID); err != nil {
+		errs = append(errs, domain.Invalid("account_id", "must be a UUID"))
+	}
+	if in.kind, err = credential.ParseType(cmd.CredentialType); err != nil {
+		errs = append(errs, err)
+	}
+	if in.env, err = credential.ParseEnvironment(cmd.Environment); err != nil {
+		errs = append(errs, err)
+	}
+	if in.apiKey, err = credential.ParsePlaintext(string(credential.FieldAPIKey), cmd.APIKey); err != nil {
+		errs = append(errs, err)
+	}
+	if in.secretKey, err = credential.ParsePlaintext(string(credential.FieldSecretKey), cmd.SecretKey); err != nil {
+		errs = append(errs, err)
+	}
+	if cmd.Nickname != nil {
+		nick, err := credential.ParseNickname(*cmd.Nickname)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		in.nickname = &nick
+	}
+	if len(errs) > 0 {
+		return storeInput{}, domain.Join(errs...)
+	}
+	return in, nil
+}
+
+// sealPair seals a key and secret, each bound to its credential, owner and column.
+func sealPair(c ports.Cipher, id domain.ID, owner user.ID, apiKey, secretKey credential.Plaintext) (credential.Sealed, credential.Sealed, error) {
+	sealedKey, err := c.Seal(apiKey, ports.Binding{CredentialID: id, Owner: owner, Field: credential.FieldAPIKey})
+	if err != nil {
+		return credential.Sealed{}, credential.Sealed{}, fmt.Errorf("seal api key: %w", err)
+	}
+	sealedSecret, err := c.Seal(secretKey, ports.Binding{CredentialID: id, Owner: owner, Field: credential.FieldSecretKey})
+	if err != nil {
+		return credential.Sealed{}, credential.Sealed{}, fmt.Errorf("seal secret key: %w", err)
+	}
+	return sealedKey, sealedSecret, nil
+}

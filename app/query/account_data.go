@@ -1,0 +1,51 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/brokerly/accounts/domain/credential"
+	"github.com/brokerly/accounts/domain/user"
+	"github.com/brokerly/accounts/ports"
+)
+
+// AccountData fetches the broker account behind a credential.
+type AccountData struct {
+	Actor        user.ID
+	CredentialID string
+}
+
+type BrokerAccountData struct {
+	Environment credential.Environment
+	Account     ports.BrokerAccount
+	RetrievedAt time.Time
+}
+
+type AccountDataHandler struct {
+	tx     ports.Transactor
+	cipher ports.Cipher
+	broker ports.Broker
+	clock  ports.Clock
+}
+
+func NewAccountDataHandler(tx ports.Transactor, cipher ports.Cipher, broker ports.Broker, clock ports.Clock) AccountDataHandler {
+	if tx == nil || cipher == nil || broker == nil || clock == nil {
+		panic("query: AccountDataHandler needs a transactor, a cipher, a broker and a clock")
+	}
+	return AccountDataHandler{tx: tx, cipher: cipher, broker: broker, clock: clock}
+}
+
+// Handle fails with ports.ErrBrokerRejected or ports.ErrBrokerFailed when the broker
+// does not answer with the account: either way there is no data to show.
+func (h AccountDataHandler) Handle(ctx context.Context, q AccountData) (BrokerAccountData, error) {
+	pair, err := unsealForBroker(ctx, h.tx, h.cipher, q.Actor, q.CredentialID)
+	if err != nil {
+		return BrokerAccountData{}, fmt.Errorf("account data: %w", err)
+	}
+	acc, err := h.broker.Account(ctx, pair.env, pair.apiKey, pair.secretKey)
+	if err != nil {
+		return BrokerAccountData{}, fmt.Errorf("account data: %w", err)
+	}
+	return BrokerAccountData{Environment: pair.env, Account: acc, RetrievedAt: h.clock.Now().UTC()}, nil
+}

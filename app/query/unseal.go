@@ -1,0 +1,46 @@
+package query
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/brokerly/accounts/domain"
+	"github.com/brokerly/accounts/domain/credential"
+	"github.com/brokerly/accounts/domain/user"
+	"github.com/brokerly/accounts/ports"
+)
+
+// unsealed is a credential's key pair in the clear. It lives only for one broker call.
+type unsealed struct {
+	env               credential.Environment
+	apiKey, secretKey credential.Plaintext
+}
+
+// unsealForBroker loads an active credential and opens its key pair. The transaction ends
+// before the broker is called, so no database connection waits on the network.
+func unsealForBroker(ctx context.Context, tx ports.Transactor, cipher ports.Cipher, actor user.ID, rawID string) (unsealed, error) {
+	id, err := domain.ParseID(rawID)
+	if err != nil {
+		return unsealed{}, domain.ErrNotFound
+	}
+	var cred credential.Credential
+	err = tx.Within(ctx, actor, func(ctx context.Context, r ports.Repositories) error {
+		cred, err = r.Credentials.Get(ctx, id)
+		return err
+	})
+	if err != nil {
+		return unsealed{}, err
+	}
+	if err := cred.EnsureActive(); err != nil {
+		return unsealed{}, err
+	}
+	apiKey, err := cipher.Open(cred.APIKey(), ports.Binding{CredentialID: id, Owner: actor, Field: credential.FieldAPIKey})
+	if err != nil {
+		return unsealed{}, fmt.Errorf("open api key of credential %s: %w", id, err)
+	}
+	secretKey, err := cipher.Open(cred.SecretKey(), ports.Binding{CredentialID: id, Owner: actor, Field: credential.FieldSecretKey})
+	if err != nil {
+		return unsealed{}, fmt.Errorf("open secret key of credential %s: %w", id, err)
+	}
+	return unsealed{env: cred.Environment(), apiKey: apiKey, secretKey: secretKey}, nil
+}

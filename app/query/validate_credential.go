@@ -1,0 +1,53 @@
+package query
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/brokerly/accounts/domain/credential"
+	"github.com/brokerly/accounts/domain/user"
+	"github.com/brokerly/accounts/ports"
+)
+
+// ValidateCredential asks the broker whether a stored key pair works.
+type ValidateCredential struct {
+	Actor        user.ID
+	CredentialID string
+}
+
+// Validation is the broker's verdict. A rejected key is a valid answer, not an error.
+type Validation struct {
+	Valid       bool
+	Message     string
+	Environment *credential.Environment // set only when the key pair works
+}
+
+type ValidateCredentialHandler struct {
+	tx     ports.Transactor
+	cipher ports.Cipher
+	broker ports.Broker
+}
+
+func NewValidateCredentialHandler(tx ports.Transactor, cipher ports.Cipher, broker ports.Broker) ValidateCredentialHandler {
+	if tx == nil || cipher == nil || broker == nil {
+		panic("query: ValidateCredentialHandler needs a transactor, a cipher and a broker")
+	}
+	return ValidateCredentialHandler{tx: tx, cipher: cipher, broker: broker}
+}
+
+func (h ValidateCredentialHandler) Handle(ctx context.Context, q ValidateCredential) (Validation, error) {
+	pair, err := unsealForBroker(ctx, h.tx, h.cipher, q.Actor, q.CredentialID)
+	if err != nil {
+		return Validation{}, fmt.Errorf("validate credential: %w", err)
+	}
+	_, err = h.broker.Account(ctx, pair.env, pair.apiKey, pair.secretKey)
+	switch {
+	case errors.Is(err, ports.ErrBrokerRejected):
+		return Validation{Valid: false, Message: "The broker rejected these credentials"}, nil
+	case err != nil:
+		return Validation{}, fmt.Errorf("validate credential: %w", err)
+	}
+	env := pair.env
+	return Validation{Valid: true, Message: "Credentials are valid", Environment: &env}, nil
+}
