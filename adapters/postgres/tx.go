@@ -27,7 +27,8 @@ const (
 // setContextSQL is the first statement of every user-scoped transaction, one round trip.
 // set_config(..., true) is SET LOCAL: it ends with the transaction, so nothing leaks through
 // the pool, and set_config('role', ...) drops even a superuser login's rights until then.
-// A zero user id sets ” which the policies treat as "no rows"; it is not special-cased.
+// A zero user id sets the empty string, which the policies treat as "no rows"; it is not
+// special-cased.
 const setContextSQL = `SELECT set_config('role', '` + appRole + `', true),
 	set_config('app.current_user_id', $1, true),
 	set_config('statement_timeout', $2, true),
