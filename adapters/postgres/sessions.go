@@ -38,6 +38,11 @@ func (s *SessionStore) LookupSession(ctx context.Context, token string) (string,
 	}
 	var userID sql.NullString
 	if err := s.db.DB.QueryRowContext(ctx, lookupSessionSQL, token).Scan(&userID); err != nil {
+		if sqlState(err) == codeInsufficientPrivs {
+			// Not "not found": the login role is misconfigured, and every request would fail.
+			return "", fmt.Errorf("postgres: look up session: the login role may not execute "+
+				"accounts_session_user (make it a member of %s that inherits): %w", appRole, err)
+		}
 		return "", translate("look up session", err)
 	}
 	if !userID.Valid || userID.String == "" {
