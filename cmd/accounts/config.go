@@ -24,6 +24,10 @@ type Config struct {
 	LogLevel        zapcore.Level
 	RequestTimeout  time.Duration
 	ShutdownTimeout time.Duration
+	CredentialKeys  string // parsed by the cipher adapter, which owns the format
+	AlpacaPaperURL  string
+	AlpacaLiveURL   string
+	BrokerTimeout   time.Duration
 }
 
 const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/accounts?sslmode=disable"
@@ -44,6 +48,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		AllowedOrigins: splitList(getenv("CORS_ALLOWED_ORIGINS")),
 		AuthSecret:     getenv("BETTER_AUTH_SECRET"), // not trimmed: Better Auth signs with it as-is
 		CookiePrefix:   env("BETTER_AUTH_COOKIE_PREFIX", "better-auth"),
+		CredentialKeys: getenv("CREDENTIAL_KEYS"),
+		AlpacaPaperURL: env("ALPACA_PAPER_URL", "https://paper-api.alpaca.markets"),
+		AlpacaLiveURL:  env("ALPACA_LIVE_URL", "https://api.alpaca.markets"),
 	}
 	var err error
 	if cfg.DBMaxConns, err = strconv.Atoi(env("DB_MAX_CONNS", "8")); err != nil || cfg.DBMaxConns < 1 {
@@ -60,6 +67,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if cfg.ShutdownTimeout, err = parsePositiveDuration(env("SHUTDOWN_TIMEOUT", "15s")); err != nil {
 		errs = append(errs, fmt.Errorf("SHUTDOWN_TIMEOUT: %w", err))
+	}
+	if cfg.BrokerTimeout, err = parsePositiveDuration(env("BROKER_TIMEOUT", "10s")); err != nil {
+		errs = append(errs, fmt.Errorf("BROKER_TIMEOUT: %w", err))
 	}
 	for _, o := range cfg.AllowedOrigins {
 		if o == "*" || o == "null" || !(strings.HasPrefix(o, "http://") || strings.HasPrefix(o, "https://")) {

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The interoperability tests drive the real better-auth npm package (pinned in
+// testdata/betterauth/package.json; `go tool task deps` installs it) against the same
+// database as the service, so they prove that what Better Auth issues, this service accepts.
+
+const harnessDir = "testdata/betterauth"
+
+type signedUp struct {
+	UserID    string `json:"userId"`
+	SetCookie string `json:"setCookie"`
+	Cookie    string `json:"cookie"`
+	Bearer    string `json:"bearer"`
+}
+
+func betterAuth(t *testing.T, dbURL string, args ...string) []byte {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(harnessDir, "node_modules", "better-auth")); err != nil {
+		t.Fatalf("better-auth is not installed: run `go tool task deps` (npm ci in %s)", harnessDir)
+	}
+	cmd := exec.Command("node", append([]string{"harness.mjs"}, args...)...)
+	cmd.Dir = harnessDir
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "BETTER_AUTH_SECRET="+testSecret)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "better-auth %v: %s", args, stderr.String())
+	return out
+}
+
+func signUp(t *testing.T, dbURL, email string) signedUp {
+	t.Helper()
+	var s signedUp
+	require.NoError(t, json.Unmarshal(betterAuth(t, dbURL, "signup", email, email), &s))
+	require.NotEmpty(t, s.UserID)
+	require.NotEmpty(t, s.Bearer)
+	return s
+}
+
+// cookieFromSetCookie is what a browser sends back: the name=value pair, untouched.
+func cookieFromSetCookie(setCookie string) string {
+	pair, _, _ := strings.Cut(setCookie, ";")
+	return pair
+}
+
+func TestBetterAuthInterop(t *testing.T) {
+	for _, order := range []string{"better-auth migrates first", "service migrates first"} {
+		t.Run(order, func(t *testing.T) {
+			dbURL := databaseURL(t)
+			var svc *service
+			if order == "better-auth migrates first" {
+				createDatabase(t, dbURL)
+				betterAuth(t, dbURL, "migrate")
+				svc = startService(t, dbURL)
+			} else {
+				svc = startService(t, dbURL)
+				betterAuth(t, dbURL, "migrate") // must find our copy of its tables acceptable
+			}
+			exerciseRealSessions(t, svc, dbURL)
+		})
+	}
+}
+
+func exerciseRealSessions(t *testing.T, svc *service, dbURL string) {
+	alice := signUp(t, dbURL, "alice@example.test")
+	bob := signUp(t, dbURL, "bob@example.test")
+	aliceCookie := cookieFromSetCookie(alice.SetCookie)
+	require.Contains(t, aliceCookie, "%3D", "the browser sends the URL-encoded value Better Auth set")
+	origin := "http://app.test"
+
+	res := svc.call(t, "POST", "/api/accounts", `{"account_name":"Alice's account"}`, "Cookie", aliceCookie, "Origin", origin)
+	require.Equal(t, 201, res.status, res.raw)
+	require.Equal(t, alice.UserID, res.body["user_id"])
+	aliceAccount := res.body["id"]
+
+	res = svc.call(t, "GET", "/api/accounts", "", "Authorization", "Bearer "+alice.Bearer)
+	require.Equal(t, 200, res.status, res.raw)
+	require.EqualValues(t, 1, res.body["count"])
+	require.Equal(t, aliceAccount, res.body["accounts"].([]any)[0].(map[string]any)["id"])
+
+	res = svc.call(t, "POST", "/api/accounts/get-or-create", "", "Authorization", "Bearer "+bob.Bearer)
+	require.Equal(t, 200, res.status, res.raw)
+	require.Equal(t, true, res.body["created"])
+	require.Equal(t, bob.UserID, res.body["account"].(map[string]any)["user_id"])
+
+	res = svc.call(t, "GET", "/api/accounts", "", "Cookie", cookieFromSetCookie(bob.SetCookie))
+	require.Equal(t, 200, res.status)
+	require.EqualValues(t, 1, res.body["count"], "bob sees his account only")
+	require.NotEqual(t, aliceAccount, res.body["accounts"].([]any)[0].(map[string]any)["id"])
+
+	var out struct{ Status int }
+	require.NoError(t, json.Unmarshal(betterAuth(t, dbURL, "signout", aliceCookie), &out))
+	require.Equal(t, 200, out.Status)
+
+	signedOut := svc.call(t, "GET", "/api/accounts", "", "Cookie", aliceCookie)
+	require.Equal(t, 401, signedOut.status)
+	require.Equal(t, 401, svc.call(t, "GET", "/api/accounts", "", "Authorization", "Bearer "+alice.Bearer).status)
+	require.Equal(t, 200, svc.call(t, "GET", "/api/accounts", "", "Authorization", "Bearer "+bob.Bearer).status,
+		"signing alice out leaves bob signed in")
+}

@@ -1,0 +1,93 @@
+// Command accounts is the accounts service: `accounts serve` runs the HTTP API and
+// `accounts migrate` creates the database if needed and applies the embedded migrations.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+)
+
+const usage = `usage: accounts <command>
+
+commands:
+  serve [--migrate]   run the HTTP API (--migrate: create the database and apply migrations first)
+  migrate             create the database if it is missing and apply the embedded migrations
+
+Configuration comes from environment variables; see the README.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], osGetenv, os.Stdout, os.Stderr))
+}
+
+// run returns the process exit code; it is main without the os.Exit, for tests.
+func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cfg, err := LoadConfig(getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "accounts: invalid configuration:\n%v\n", err)
+		return 2
+	}
+	log, err := newLogger(cfg.LogLevel)
+	if err != nil {
+		fmt.Fprintf(stderr, "accounts: logger: %v\n", err)
+		return 1
+	}
+	defer func() { _ = log.Sync() }()
+
+	switch args[0] {
+	case "serve":
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		migrate := fs.Bool("migrate", false, "create the database if missing and apply migrations before serving")
+		if err := fs.Parse(args[1:]); err != nil {
+			return 2
+		}
+		return serve(cfg, *migrate, log)
+	case "migrate":
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := migrateDatabase(ctx, cfg, log); err != nil {
+			log.Error("migration failed", zap.Error(err))
+			return 1
+		}
+		return 0
+	default:
+		fmt.Fprintf(stderr, "accounts: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}
+
+// serve runs until SIGINT or SIGTERM, then drains: in-flight requests finish before the
+// database pool closes (fx stops hooks in reverse order of start).
+func serve(cfg Config, migrate bool, log *zap.Logger) int {
+	application := fx.New(Options(cfg, log, migrate))
+
+	startCtx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := application.Start(startCtx); err != nil {
+		log.Error("service failed to start", zap.Error(err))
+		return 1
+	}
+	stop := <-application.Wait()
+	log.Info("shutting down", zap.String("signal", stop.Signal.String()))
+
+	stopCtx, cancelStop := context.WithTimeout(context.Background(), cfg.ShutdownTimeout+5*time.Second)
+	defer cancelStop()
+	if err := application.Stop(stopCtx); err != nil && !errors.Is(err, context.Canceled) {
+		log.Error("unclean shutdown", zap.Error(err))
+		return 1
+	}
+	return stop.ExitCode
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"github.com/brokerly/accounts/adapters/betterauth"
+	httpadapter "github.com/brokerly/accounts/adapters/http"
+	"github.com/brokerly/accounts/adapters/postgres"
+	"github.com/brokerly/accounts/app"
+	"github.com/brokerly/accounts/ports"
+	"github.com/uptrace/bun"
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+)
+
+// Each module binds one adapter to the ports it implements. The adapters themselves know
+// nothing of fx: their plain constructors are what tests use.
+
+var postgresModule = fx.Module("postgres",
+	fx.Decorate(func(l *zap.Logger) *zap.Logger { return l.Named("postgres") }),
+	fx.Provide(
+		openDatabase,
+		fx.Annotate(postgres.NewTransactor, fx.As(new(ports.Transactor))),
+		fx.Annotate(postgres.NewSessionStore, fx.As(new(betterauth.SessionStore))),
+	),
+)
+
+var authModule = fx.Module("betterauth",
+	fx.Provide(func(cfg Config, store betterauth.SessionStore) (ports.SessionVerifier, error) {
+		v, err := betterauth.NewVerifier(cfg.AuthSecret, store)
+		if err != nil {
+			return nil, fmt.Errorf("BETTER_AUTH_SECRET: %w", err)
+		}
+		return v, nil
+	}),
+)
+
+var appModule = fx.Module("app",
+	fx.Provide(func(tx ports.Transactor) app.Application {
+		return app.New(tx, ports.SystemClock{})
+	}),
+)
+
+var httpModule = fx.Module("http",
+	fx.Decorate(func(l *zap.Logger) *zap.Logger { return l.Named("http") }),
+	fx.Provide(newHTTPServer),
+)
+
+func postgresConfig(cfg Config) postgres.Config {
+	return postgres.Config{URL: cfg.DatabaseURL, MaxOpenConns: cfg.DBMaxConns, MaxIdleConns: cfg.DBMaxConns}
+}
+
+// openDatabase does not ping: the service starts while the database is down and reports
+// it through /readyz and 503s until it comes back.
+func openDatabase(lc fx.Lifecycle, cfg Config) (*bun.DB, error) {
+	db, err := postgres.Open(context.Background(), postgresConfig(cfg))
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	lc.Append(fx.Hook{OnStop: func(context.Context) error { return db.Close() }})
+	return db, nil
+}
+
+func newHTTPServer(cfg Config, application app.Application, verifier ports.SessionVerifier, db *bun.DB, log *zap.Logger) *httpadapter.Server {
+	return httpadapter.NewServer(httpadapter.Config{
+		AllowedOrigins:     cfg.AllowedOrigins,
+		SessionCookieNames: betterauth.CookieNames(cfg.CookiePrefix, cfg.SecureCookies),
+		RequestTimeout:     cfg.RequestTimeout,
+	}, application, verifier, func(ctx context.Context) error { return postgres.Ready(ctx, db) }, log)
+}
+
+// startHTTPServer listens in OnStart, so a taken port fails the start, and drains in OnStop.
+func startHTTPServer(lc fx.Lifecycle, cfg Config, srv *httpadapter.Server, log *zap.Logger) {
+	lc.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			ln, err := net.Listen("tcp", cfg.HTTPAddr)
+			if err != nil {
+				return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+			}
+			log.Info("listening", zap.String("addr", ln.Addr().String()))
+			go func() {
+				if err := srv.Serve(ln); err != nil {
+					log.Error("http server stopped", zap.Error(err))
+				}
+			}()
+			return nil
+		},
+		OnStop: func(ctx context.Context) error {
+			stopCtx, cancel := context.WithTimeout(ctx, cfg.ShutdownTimeout)
+			defer cancel()
+			return srv.Shutdown(stopCtx)
+		},
+	})
+}

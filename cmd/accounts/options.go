@@ -1,0 +1,31 @@
+package main
+
+import (
+	"go.uber.org/fx"
+	"go.uber.org/fx/fxevent"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// Options is the whole service as one fx option; the end-to-end test runs the same wiring
+// through the real binary.
+func Options(cfg Config, log *zap.Logger, migrate bool) fx.Option {
+	opts := []fx.Option{
+		fx.Supply(cfg, log),
+		fx.WithLogger(func() fxevent.Logger {
+			l := &fxevent.ZapLogger{Logger: log.Named("fx")}
+			l.UseLogLevel(zapcore.DebugLevel) // wiring details are noise at info
+			return l
+		}),
+		postgresModule,
+		authModule,
+		appModule,
+		httpModule,
+	}
+	if migrate {
+		opts = append(opts, fx.Invoke(registerMigrateOnStart))
+	}
+	// Last, so that the server listens only once everything before it has started.
+	opts = append(opts, fx.Invoke(startHTTPServer))
+	return fx.Options(opts...)
+}
