@@ -1,0 +1,206 @@
+package httpadapter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/brokerly/accounts/domain"
+	"github.com/brokerly/accounts/ports"
+)
+
+// Reliability test 1: missing or garbage credentials → 401, one body for every reason.
+func TestAuth_MissingOrGarbageSessionIsUniform401(t *testing.T) {
+	cases := map[string]struct {
+		opts       []reqOption
+		noProof    bool // the verifier (and so the database) must not even be asked
+		method     string
+		path, body string
+	}{
+		"nothing":                 {noProof: true},
+		"empty cookie":            {opts: []reqOption{withCookie(secureCookie, "")}, noProof: true},
+		"unknown cookie name":     {opts: []reqOption{withCookie("session", cookieA)}, noProof: true},
+		"basic auth":              {opts: []reqOption{withHeader("Authorization", "Basic dXNlcjpwYXNz")}, noProof: true},
+		"bearer without token":    {opts: []reqOption{withHeader("Authorization", "Bearer   ")}, noProof: true},
+		"bearer glued to token":   {opts: []reqOption{withHeader("Authorization", "Bearer"+bearerA)}, noProof: true},
+		"garbage cookie":          {opts: []reqOption{withCookie(secureCookie, "garbage")}},
+		"flipped signature":       {opts: []reqOption{withCookie(secureCookie, cookieA[:len(cookieA)-4]+"X%3D")}},
+		"double-encoded cookie":   {opts: []reqOption{withCookie(secureCookie, "tUPsAoZWuxQHuqTLyyK7jlvEkSIfdThO.w7hbRT%252FiX")}},
+		"garbage bearer":          {opts: []reqOption{withBearer("garbage")}},
+		"garbage bearer + cookie": {opts: []reqOption{withBearer("garbage"), withCookie(secureCookie, cookieA)}},
+		"write without session":   {method: http.MethodPost, path: "/api/accounts", body: `{"account_name":"x"}`, opts: []reqOption{withJSON(), withOrigin(allowedOrigin)}, noProof: true},
+		"write from evil origin":  {method: http.MethodPost, path: "/api/accounts", body: `{"account_name":"x"}`, opts: []reqOption{withJSON(), withOrigin(evilOrigin)}, noProof: true},
+		"unknown API route":       {path: "/api/does-not-exist", noProof: true},
+		"get-or-create":           {method: http.MethodPost, path: "/api/accounts/get-or-create", opts: []reqOption{withCookie(secureCookie, "garbage"), withOrigin(allowedOrigin)}},
+	}
+	var first []byte
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			method, path := tc.method, tc.path
+			if method == "" {
+				method = http.MethodGet
+			}
+			if path == "" {
+				path = "/api/accounts"
+			}
+			resp := e.do(newRequest(method, path, tc.body, tc.opts...))
+			require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+			assert.Equal(t, "Bearer", resp.Header.Get("WWW-Authenticate"))
+			assert.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+			body := readBody(t, resp)
+			if first == nil {
+				first = body
+			}
+			assert.Equal(t, string(first), string(body), "every 401 has the same body")
+			if tc.noProof {
+				assert.Empty(t, e.verifier.proofs(), "no session lookup without a proof")
+			}
+			assert.Empty(t, e.accountsOf(userA))
+		})
+	}
+	assert.JSONEq(t, `{"type":"about:blank","title":"Unauthorized","status":401,"detail":"A valid session is required.","code":"unauthenticated"}`, string(first))
+}
+
+func TestAuth_CookieIsPassedStillURLEncoded(t *testing.T) {
+	e := newEnv(t)
+	require.Equal(t, http.StatusOK, e.do(newRequest(http.MethodGet, "/api/accounts", "", withCookie(secureCookie, cookieA))).StatusCode)
+	assert.Equal(t, []ports.SessionProof{{Cookie: cookieA}}, e.verifier.proofs())
+}
+
+func TestAuth_BearerSchemeIsCaseInsensitive(t *testing.T) {
+	for _, scheme := range []string{"Bearer", "bearer", "BEARER", "bEaReR"} {
+		t.Run(scheme, func(t *testing.T) {
+			e := newEnv(t)
+			resp := e.do(newRequest(http.MethodGet, "/api/accounts", "", withHeader("Authorization", scheme+" "+bearerA)))
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			assert.Equal(t, []ports.SessionProof{{Bearer: bearerA}}, e.verifier.proofs())
+		})
+	}
+}
+
+func TestAuth_BearerIsUsedInsteadOfCookie(t *testing.T) {
+	e := newEnv(t)
+	require.Equal(t, http.StatusCreated, e.do(newRequest(http.MethodPost, "/api/accounts", `{"account_name":"b"}`,
+		withBearer(bearerB), withCookie(secureCookie, cookieA), withJSON())).StatusCode)
+	assert.Len(t, e.accountsOf(userB), 1)
+	assert.Empty(t, e.accountsOf(userA))
+	assert.Equal(t, []ports.SessionProof{{Bearer: bearerB}}, e.verifier.proofs(), "only one proof is presented")
+}
+
+func TestAuth_CookieNamesAreTriedInConfiguredOrder(t *testing.T) {
+	e := newEnv(t) // secure name first, then the development name
+	// Both present: the configured first name wins, wherever it is in the header.
+	list := decodeAs[AccountList](t, e.do(newRequest(http.MethodGet, "/api/accounts", "",
+		withCookie(devCookie, cookieA), withCookie(secureCookie, cookieB))))
+	assert.Equal(t, 0, list.Count)
+	assert.Equal(t, ports.SessionProof{Cookie: cookieB}, e.verifier.proofs()[0])
+
+	// Only the second name present: it is used.
+	require.Equal(t, http.StatusOK, e.do(newRequest(http.MethodGet, "/api/accounts", "", withCookie(devCookie, cookieA))).StatusCode)
+	assert.Equal(t, ports.SessionProof{Cookie: cookieA}, e.verifier.proofs()[1])
+}
+
+// Reliability test 5: in production only the __Secure- cookie counts.
+func TestAuth_ProductionIgnoresUnprefixedCookie(t *testing.T) {
+	e := newEnv(t, withConfig(func(c *Config) { c.SessionCookieNames = []string{secureCookie} }))
+	requireProblem(t, e.do(newRequest(http.MethodGet, "/api/accounts", "", withCookie(devCookie, cookieA))), http.StatusUnauthorized, "unauthenticated")
+	assert.Empty(t, e.verifier.proofs())
+}
+
+func TestAuth_RepeatedCookieNameFirstOccurrenceWins(t *testing.T) {
+	e := newEnv(t)
+	ok := e.do(newRequest(http.MethodGet, "/api/accounts", "",
+		withHeader("Cookie", secureCookie+"="+cookieA+"; other=1; "+secureCookie+"=garbage")))
+	require.Equal(t, http.StatusOK, ok.StatusCode)
+
+	refused := e.do(newRequest(http.MethodGet, "/api/accounts", "",
+		withHeader("Cookie", secureCookie+"=garbage; "+secureCookie+"="+cookieA)))
+	requireProblem(t, refused, http.StatusUnauthorized, "unauthenticated")
+	assert.Equal(t, []ports.SessionProof{{Cookie: cookieA}, {Cookie: "garbage"}}, e.verifier.proofs())
+}
+
+func TestAuth_VerifierFailuresMapToTheirStatus(t *testing.T) {
+	cases := map[string]struct {
+		err    error
+		status int
+		code   string
+	}{
+		"database down":      {fmt.Errorf("session lookup: %w", ports.ErrUnavailable), http.StatusServiceUnavailable, "unavailable"},
+		"database too slow":  {fmt.Errorf("session lookup: %w", ports.ErrTimeout), http.StatusGatewayTimeout, "unavailable"},
+		"deadline":           {fmt.Errorf("session lookup: %w", context.DeadlineExceeded), http.StatusGatewayTimeout, "unavailable"},
+		"unexpected":         {errDatabaseExploded, http.StatusInternalServerError, "internal"},
+		"stray domain error": {domain.Invalid("token", "bad"), http.StatusInternalServerError, "internal"},
+		"stray not found":    {fmt.Errorf("session: %w", domain.ErrNotFound), http.StatusInternalServerError, "internal"},
+		"wrapped refusal":    {fmt.Errorf("expired at noon: %w", ports.ErrUnauthenticated), http.StatusUnauthorized, "unauthenticated"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			e.verifier.setFail(tc.err)
+			resp := e.do(newRequest(http.MethodPost, "/api/accounts", `{"account_name":"x"}`, asBrowserA()))
+			p := requireProblem(t, resp, tc.status, tc.code)
+			assert.NotContains(t, p.Detail, "noon")
+			assert.NotContains(t, p.Detail, "SQLSTATE")
+			if tc.status >= 503 {
+				assert.Equal(t, "1", resp.Header.Get("Retry-After"))
+			}
+			assert.Empty(t, e.accountsOf(userA), "nothing ran after the failed session check")
+		})
+	}
+}
+
+func TestVerifyError_CutsTheChainOfUnexpectedErrors(t *testing.T) {
+	err := verifyError(fmt.Errorf("x: %w", domain.ErrAlreadyExists))
+	assert.False(t, errors.Is(err, domain.ErrAlreadyExists))
+	assert.Equal(t, ports.ErrUnauthenticated, verifyError(fmt.Errorf("why: %w", ports.ErrUnauthenticated)))
+}
+
+func TestBearerToken(t *testing.T) {
+	cases := map[string]struct {
+		header, token string
+		ok            bool
+	}{
+		"plain":       {"Bearer abc.def=", "abc.def=", true},
+		"lower":       {"bearer abc", "abc", true},
+		"tab":         {"Bearer\tabc", "abc", true},
+		"padded":      {"Bearer   abc  ", "abc", true},
+		"empty":       {"", "", false},
+		"scheme only": {"Bearer", "", false},
+		"blank token": {"Bearer    ", "", false},
+		"glued":       {"Bearerabc", "", false},
+		"basic":       {"Basic abc", "", false},
+		"short":       {"Bear", "", false},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			tok, ok := bearerToken(tc.header)
+			assert.Equal(t, tc.ok, ok)
+			assert.Equal(t, tc.token, tok)
+		})
+	}
+}
+
+func TestUnknownRoutes(t *testing.T) {
+	e := newEnv(t)
+	requireProblem(t, e.do(newRequest(http.MethodGet, "/nope", "")), http.StatusNotFound, "not_found")
+	requireProblem(t, e.do(newRequest(http.MethodGet, "/api/nope", "", withBearer(bearerA))), http.StatusNotFound, "not_found")
+	// Routes are case-sensitive: the client uses exactly the contract's paths.
+	requireProblem(t, e.do(newRequest(http.MethodGet, "/API/accounts", "", withBearer(bearerA))), http.StatusNotFound, "not_found")
+}
+
+func TestMethodNotAllowedIs405WithAllow(t *testing.T) {
+	e := newEnv(t)
+	resp := e.do(newRequest(http.MethodDelete, "/api/accounts", "", withBearer(bearerA)))
+	requireProblem(t, resp, http.StatusMethodNotAllowed, "method_not_allowed")
+	assert.Equal(t, "GET, HEAD, POST", resp.Header.Get("Allow"))
+
+	resp = e.do(newRequest(http.MethodGet, "/api/accounts/get-or-create", "", withBearer(bearerA)))
+	requireProblem(t, resp, http.StatusMethodNotAllowed, "method_not_allowed")
+	assert.Equal(t, "POST", resp.Header.Get("Allow"))
+}

@@ -1,0 +1,99 @@
+package httpadapter
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Reliability test 8: a valid cookie from a foreign or unknown origin cannot write.
+func TestCSRF_CookieWriteFromForeignOriginIs403(t *testing.T) {
+	cases := map[string][]reqOption{
+		"evil origin":                 {withOrigin(evilOrigin)},
+		"null origin":                 {withOrigin("null")},
+		"no origin":                   {},
+		"no origin, cross-site fetch": {withHeader("Sec-Fetch-Site", "cross-site")},
+		"allowed origin as prefix":    {withOrigin(allowedOrigin + ".evil.example")},
+		"other port":                  {withOrigin("http://localhost:5174")},
+		"other scheme":                {withOrigin("https://localhost:5173")},
+		"origin with path":            {withOrigin(allowedOrigin + "/")},
+	}
+	for name, opts := range cases {
+		for _, path := range []string{"/api/accounts", "/api/accounts/get-or-create"} {
+			t.Run(name+" "+path, func(t *testing.T) {
+				e := newEnv(t)
+				opts := append([]reqOption{withCookie(secureCookie, cookieA), withJSON()}, opts...)
+				resp := e.do(newRequest(http.MethodPost, path, `{"account_name":"x"}`, opts...))
+				requireProblem(t, resp, http.StatusForbidden, "forbidden_origin")
+				assert.Empty(t, e.accountsOf(userA), "no rows change on refusal")
+			})
+		}
+	}
+}
+
+func TestCSRF_CookieWriteFromAllowedOriginSucceeds(t *testing.T) {
+	for _, origin := range []string{allowedOrigin, "https://app.brokerly.example", "HTTPS://APP.BROKERLY.EXAMPLE"} {
+		t.Run(origin, func(t *testing.T) {
+			e := newEnv(t)
+			resp := e.do(newRequest(http.MethodPost, "/api/accounts", `{"account_name":"x"}`,
+				withCookie(secureCookie, cookieA), withJSON(), withOrigin(origin)))
+			require.Equal(t, http.StatusCreated, resp.StatusCode)
+		})
+	}
+}
+
+func TestCSRF_BearerWriteNeedsNoOrigin(t *testing.T) {
+	e := newEnv(t)
+	resp := e.do(newRequest(http.MethodPost, "/api/accounts", `{"account_name":"cli"}`, withBearer(bearerA), withJSON()))
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	resp = e.do(newRequest(http.MethodPost, "/api/accounts/get-or-create", "", withBearer(bearerB), withOrigin(evilOrigin)))
+	require.Equal(t, http.StatusOK, resp.StatusCode, "a page cannot attach someone's bearer token, so the origin does not matter")
+}
+
+func TestCSRF_ReadsAreNotRefusedButNotShared(t *testing.T) {
+	e := newEnv(t)
+	resp := e.do(newRequest(http.MethodGet, "/api/accounts", "", withCookie(secureCookie, cookieA), withOrigin(evilOrigin)))
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Empty(t, resp.Header.Get("Access-Control-Allow-Origin"), "the evil page cannot read the answer")
+}
+
+func TestCSRF_AuthenticationIsCheckedFirst(t *testing.T) {
+	e := newEnv(t)
+	resp := e.do(newRequest(http.MethodPost, "/api/accounts", `{"account_name":"x"}`,
+		withCookie(secureCookie, "garbage"), withOrigin(evilOrigin), withJSON()))
+	requireProblem(t, resp, http.StatusUnauthorized, "unauthenticated")
+}
+
+// Reliability test 8: a JSON body sent as a "simple" content type is refused, and the
+// origin check comes before the content-type check.
+func TestCSRF_NonJSONContentTypeIs415AfterOriginCheck(t *testing.T) {
+	bodies := map[string]struct{ contentType, body string }{
+		"text/plain":            {"text/plain", `{"account_name":"x"}`},
+		"text/plain utf-8":      {"text/plain;charset=UTF-8", `{"account_name":"x"}`},
+		"form":                  {"application/x-www-form-urlencoded", "account_name=x&a[-1]=x&a[99999999]=x"},
+		"multipart":             {"multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"account_name\"\r\n\r\nx\r\n--x--\r\n"},
+		"no content type":       {"", `{"account_name":"x"}`},
+		"json lookalike":        {"application/jsonp", `{"account_name":"x"}`},
+		"problem json":          {"application/problem+json", `{"account_name":"x"}`},
+		"latin-1 charset":       {"application/json; charset=iso-8859-1", `{"account_name":"x"}`},
+		"unparsable media type": {"application/json; =", `{"account_name":"x"}`},
+	}
+	for name, tc := range bodies {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			opts := []reqOption{withCookie(secureCookie, cookieA), withOrigin(allowedOrigin)}
+			if tc.contentType != "" {
+				opts = append(opts, withHeader("Content-Type", tc.contentType))
+			}
+			requireProblem(t, e.do(newRequest(http.MethodPost, "/api/accounts", tc.body, opts...)),
+				http.StatusUnsupportedMediaType, "unsupported_media_type")
+
+			opts[1] = withOrigin(evilOrigin)
+			requireProblem(t, e.do(newRequest(http.MethodPost, "/api/accounts", tc.body, opts...)),
+				http.StatusForbidden, "forbidden_origin")
+			assert.Empty(t, e.accountsOf(userA))
+		})
+	}
+}

@@ -1,0 +1,319 @@
+package httpadapter
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/brokerly/accounts/adapters/memory"
+	"github.com/brokerly/accounts/app"
+	"github.com/brokerly/accounts/domain/account"
+	"github.com/brokerly/accounts/domain/user"
+	"github.com/brokerly/accounts/ports"
+)
+
+const (
+	allowedOrigin = "http://localhost:5173"
+	evilOrigin    = "https://evil.example"
+
+	secureCookie = "__Secure-better-auth.session_token"
+	devCookie    = "better-auth.session_token"
+
+	// Session values as a browser sends them: URL-encoded, as Better Auth sets them.
+	cookieA = "tUPsAoZWuxQHuqTLyyK7jlvEkSIfdThO.w7hbRT%2FiX%2FvmLLngikyIbckvKYEqT%2Bki%2FViMsgAlclw%3D"
+	cookieB = "XJExhSwEy7z0ziwe8LeXknpAioQkAQLh.%2FxXogZdy6DBnDBXTmckAxf72lTd4DyFBwLzTdXfGHSI%3D"
+	bearerA = "tUPsAoZWuxQHuqTLyyK7jlvEkSIfdThO.w7hbRT/iX/vmLLngikyIbckvKYEqT+ki/ViMsgAlclw="
+	bearerB = "XJExhSwEy7z0ziwe8LeXknpAioQkAQLh./xXogZdy6DBnDBXTmckAxf72lTd4DyFBwLzTdXfGHSI="
+)
+
+var (
+	userA = mustUser("userAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+	userB = mustUser("userBBBBBBBBBBBBBBBBBBBBBBBBBBBB")
+)
+
+func mustUser(s string) user.ID {
+	id, err := user.ParseID(s)
+	if err != nil {
+		panic(err)
+	}
+	return id
+}
+
+// fakeVerifier maps a presented cookie or bearer value to a user, and can be told to fail.
+type fakeVerifier struct {
+	mu       sync.Mutex
+	sessions map[string]user.ID
+	fail     error
+	leak     bool // fail with an error that quotes the proof, like a careless adapter
+	calls    []ports.SessionProof
+}
+
+func newFakeVerifier() *fakeVerifier {
+	return &fakeVerifier{sessions: map[string]user.ID{
+		cookieA: userA, bearerA: userA,
+		cookieB: userB, bearerB: userB,
+	}}
+}
+
+func (f *fakeVerifier) Verify(_ context.Context, p ports.SessionProof) (user.ID, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, p)
+	if f.fail != nil {
+		return user.ID{}, f.fail
+	}
+	if f.leak {
+		return user.ID{}, fmt.Errorf("select from session where token = %q (%q): %w", p.Bearer+p.Cookie, strings.Split(p.Bearer+p.Cookie, ".")[0], errDatabaseExploded)
+	}
+	if (p.Bearer == "") == (p.Cookie == "") {
+		return user.ID{}, fmt.Errorf("exactly one proof expected: %w", ports.ErrUnauthenticated)
+	}
+	if uid, ok := f.sessions[p.Bearer+p.Cookie]; ok {
+		return uid, nil
+	}
+	return user.ID{}, fmt.Errorf("no such session: %w", ports.ErrUnauthenticated)
+}
+
+func (f *fakeVerifier) setFail(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fail = err
+}
+
+func (f *fakeVerifier) proofs() []ports.SessionProof {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]ports.SessionProof(nil), f.calls...)
+}
+
+// fixedClock makes timestamps predictable.
+type fixedClock struct{ t time.Time }
+
+func (c fixedClock) Now() time.Time { return c.t }
+
+// errTx is a transactor whose every transaction fails with err: a broken database.
+type errTx struct{ err error }
+
+func (e errTx) Within(context.Context, user.ID, func(context.Context, ports.Repositories) error) error {
+	return e.err
+}
+
+// panicTx panics inside the use case.
+type panicTx struct{}
+
+func (panicTx) Within(context.Context, user.ID, func(context.Context, ports.Repositories) error) error {
+	panic("boom in the repository")
+}
+
+// hangTx blocks until the request's context ends, like a black-holed database.
+type hangTx struct{}
+
+func (hangTx) Within(ctx context.Context, _ user.ID, _ func(context.Context, ports.Repositories) error) error {
+	<-ctx.Done()
+	return fmt.Errorf("hang: %w", ctx.Err())
+}
+
+type env struct {
+	t        testing.TB
+	srv      *Server
+	store    *memory.Store
+	verifier *fakeVerifier
+	logs     *observer.ObservedLogs
+}
+
+type envOptions struct {
+	cfg   Config
+	tx    ports.Transactor
+	clock ports.Clock
+	ready Readiness
+	quiet bool
+}
+
+type envOption func(*envOptions)
+
+func withTx(tx ports.Transactor) envOption { return func(o *envOptions) { o.tx = tx } }
+func withClock(c ports.Clock) envOption    { return func(o *envOptions) { o.clock = c } }
+func withReady(r Readiness) envOption      { return func(o *envOptions) { o.ready = r } }
+func withConfig(f func(*Config)) envOption { return func(o *envOptions) { f(&o.cfg) } }
+
+// withoutLogs keeps nothing: for fuzzing, where the observer would grow without bound.
+func withoutLogs() envOption { return func(o *envOptions) { o.quiet = true } }
+
+func withRequestTimeout(d time.Duration) envOption {
+	return withConfig(func(c *Config) { c.RequestTimeout = d })
+}
+
+func newEnv(t testing.TB, opts ...envOption) *env {
+	t.Helper()
+	store := memory.NewStore()
+	o := envOptions{
+		cfg: Config{
+			AllowedOrigins:     []string{allowedOrigin, "https://app.brokerly.example"},
+			SessionCookieNames: []string{secureCookie, devCookie},
+		},
+		tx:    store,
+		clock: ports.SystemClock{},
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	core, logs := observer.New(zapcore.DebugLevel)
+	log := zap.New(core)
+	if o.quiet {
+		log = zap.NewNop()
+	}
+	v := newFakeVerifier()
+	srv := NewServer(o.cfg, app.New(o.tx, o.clock), v, o.ready, log)
+	return &env{t: t, srv: srv, store: store, verifier: v, logs: logs}
+}
+
+// do sends req through the app with no client timeout.
+func (e *env) do(req *http.Request) *http.Response {
+	e.t.Helper()
+	resp, err := e.srv.App().Test(req, -1)
+	require.NoError(e.t, err)
+	e.t.Cleanup(func() { _ = resp.Body.Close() })
+	return resp
+}
+
+// accountsOf reads the store directly, as the user would see it.
+func (e *env) accountsOf(uid user.ID) []account.Account {
+	e.t.Helper()
+	var out []account.Account
+	err := e.store.Within(context.Background(), uid, func(ctx context.Context, r ports.Repositories) error {
+		var err error
+		out, err = r.Accounts.List(ctx)
+		return err
+	})
+	require.NoError(e.t, err)
+	return out
+}
+
+type reqOption func(*http.Request)
+
+func withCookie(name, value string) reqOption {
+	return func(r *http.Request) { r.Header.Add("Cookie", name+"="+value) }
+}
+func withBearer(tok string) reqOption {
+	return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok) }
+}
+func withHeader(k, v string) reqOption { return func(r *http.Request) { r.Header.Set(k, v) } }
+func withOrigin(o string) reqOption    { return withHeader("Origin", o) }
+func withJSON() reqOption              { return withHeader("Content-Type", "application/json") }
+
+// asBrowserA is user A's SPA: the session cookie, the allowed origin, a JSON body.
+func asBrowserA() reqOption {
+	return both(withCookie(secureCookie, cookieA), withOrigin(allowedOrigin), withJSON())
+}
+func asBrowserB() reqOption {
+	return both(withCookie(secureCookie, cookieB), withOrigin(allowedOrigin), withJSON())
+}
+
+func both(opts ...reqOption) reqOption {
+	return func(r *http.Request) {
+		for _, o := range opts {
+			o(r)
+		}
+	}
+}
+
+func newRequest(method, target, body string, opts ...reqOption) *http.Request {
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	r := httptest.NewRequest(method, target, rd)
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
+
+func readBody(t testing.TB, resp *http.Response) []byte {
+	t.Helper()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return b
+}
+
+func decodeAs[T any](t *testing.T, resp *http.Response) T {
+	t.Helper()
+	var v T
+	body := readBody(t, resp)
+	require.NoError(t, json.Unmarshal(body, &v), "body: %s", body)
+	return v
+}
+
+// requireProblem checks a problem response's status, content type and code.
+func requireProblem(t *testing.T, resp *http.Response, status int, code string) Problem {
+	t.Helper()
+	body := readBody(t, resp)
+	require.Equal(t, status, resp.StatusCode, "body: %s", body)
+	require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+	var p Problem
+	require.NoError(t, json.Unmarshal(body, &p), "body: %s", body)
+	require.Equal(t, "about:blank", p.Type)
+	require.Equal(t, status, p.Status)
+	require.Equal(t, http.StatusText(status), p.Title)
+	require.Equal(t, code, p.Code)
+	require.NotEmpty(t, p.Detail)
+	return p
+}
+
+var errDatabaseExploded = errors.New(`ERROR: relation "trading_accounts" does not exist (SQLSTATE 42P01) at /srv/app/adapters/postgres/accounts.go:42`)
+
+func newEnvApp() app.Application { return app.New(memory.NewStore(), ports.SystemClock{}) }
+
+// serve runs the server on a loopback socket until the test ends and returns its base URL,
+// for what app.Test cannot show: responses fasthttp writes before any handler runs, and
+// shutdown.
+func (e *env) serve() string {
+	e.t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(e.t, err)
+	done := make(chan error, 1)
+	go func() { done <- e.srv.Serve(ln) }()
+	e.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = e.srv.Shutdown(ctx)
+		<-done
+	})
+	return "http://" + ln.Addr().String()
+}
+
+func fieldInt(key string, v int) zap.Field { return zap.Int(key, v) }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// announceBody sends only the headers of a POST whose Content-Length is size, as user A's
+// browser, and reads the answer: a server that refuses on the length answers at once.
+func announceBody(t testing.TB, base, path string, size int) *http.Response {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	require.NoError(t, conn.SetDeadline(time.Now().Add(3*time.Second)))
+	_, err = fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"+
+		"Cookie: %s=%s\r\nOrigin: %s\r\nContent-Length: %d\r\n\r\n", path, secureCookie, cookieA, allowedOrigin, size)
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = resp.Body.Close() })
+	return resp
+}

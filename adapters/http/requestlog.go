@@ -1,0 +1,119 @@
+package httpadapter
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"go.uber.org/zap"
+
+	"github.com/brokerly/accounts/domain/user"
+)
+
+// localKey keys this package's values in fiber.Ctx.Locals, so no other middleware can
+// collide with them.
+type localKey int
+
+const (
+	localRequestID localKey = iota
+	localUser
+	localViaCookie
+	localError
+	localPanicStack
+	localSecrets // the presented session proof, only to redact it from logged errors
+)
+
+const headerRequestID = "X-Request-Id"
+
+// requestLog gives the request its id, runs the rest of the chain, answers any error
+// through the error handler (so that the final status is known) and writes one log line.
+func (s *Server) requestLog(c *fiber.Ctx) error {
+	assignRequestID(c)
+	if err := c.Next(); err != nil {
+		if herr := s.handleError(c, err); herr != nil {
+			_ = c.SendStatus(fiber.StatusInternalServerError)
+		}
+	}
+	s.logRequest(c)
+	return nil
+}
+
+// assignRequestID keeps a well-formed incoming X-Request-Id (so a trace can cross services)
+// and replaces anything else, which could otherwise inject into logs.
+func assignRequestID(c *fiber.Ctx) {
+	id := c.Get(headerRequestID)
+	if validRequestID(id) {
+		id = strings.Clone(id) // Fiber reuses the header's memory after the handler
+	} else {
+		var b [16]byte
+		_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+		id = hex.EncodeToString(b[:])
+	}
+	c.Locals(localRequestID, id)
+	c.Set(headerRequestID, id)
+}
+
+// validRequestID is ^[A-Za-z0-9._-]{1,64}$ without a regexp.
+func validRequestID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		switch b := id[i]; {
+		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9', b == '.', b == '_', b == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func requestID(c *fiber.Ctx) string {
+	id, _ := c.Locals(localRequestID).(string)
+	return id
+}
+
+// logRequest writes the request's one line. It logs no query string, header, cookie or
+// body: those are where sessions and secrets travel. A 5xx carries its error, the only
+// place that error is logged.
+func (s *Server) logRequest(c *fiber.Ctx) {
+	status := c.Response().StatusCode()
+	fields := make([]zap.Field, 0, 9)
+	fields = append(fields,
+		zap.String("request_id", requestID(c)),
+		zap.String("method", strings.Clone(c.Method())),
+		zap.String("path", strings.Clone(c.Path())),
+		zap.Int("status", status),
+		zap.Duration("latency", time.Since(c.Context().Time())),
+		zap.String("remote_ip", c.Context().RemoteIP().String()), // the socket peer, never X-Forwarded-For
+	)
+	if uid, ok := c.Locals(localUser).(user.ID); ok {
+		fields = append(fields, zap.String("user_id", uid.String()))
+	}
+	if err, ok := c.Locals(localError).(error); ok {
+		fields = append(fields, zap.String("error", redact(err.Error(), c)))
+	}
+	if stack, ok := c.Locals(localPanicStack).(string); ok {
+		fields = append(fields, zap.String("stack", stack))
+	}
+	switch {
+	case status >= 500:
+		s.log.Error("request", fields...)
+	default:
+		s.log.Info("request", fields...)
+	}
+}
+
+// redact removes the presented session proof from an error message before it is logged,
+// in case a dependency quoted it.
+func redact(msg string, c *fiber.Ctx) string {
+	secrets, _ := c.Locals(localSecrets).([]string)
+	for _, sec := range secrets {
+		if len(sec) >= 4 { // shorter strings are too likely to occur by chance
+			msg = strings.ReplaceAll(msg, sec, "[REDACTED]")
+		}
+	}
+	return msg
+}

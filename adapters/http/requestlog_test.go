@@ -1,0 +1,101 @@
+package httpadapter
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest/observer"
+)
+
+func TestRequestLog_OneLinePerRequestWithItsFields(t *testing.T) {
+	e := newEnv(t)
+	resp := e.do(newRequest(http.MethodGet, "/api/accounts?userId=someone&token=secret-in-query", "",
+		withCookie(secureCookie, cookieA), withHeader("X-Request-Id", "abc-123.X_y")))
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "abc-123.X_y", resp.Header.Get("X-Request-Id"))
+
+	require.Equal(t, 1, e.logs.Len())
+	entry := e.logs.All()[0]
+	assert.Equal(t, "request", entry.Message)
+	f := entry.ContextMap()
+	assert.Equal(t, "abc-123.X_y", f["request_id"])
+	assert.Equal(t, "GET", f["method"])
+	assert.Equal(t, "/api/accounts", f["path"], "no query string")
+	assert.Equal(t, int64(200), f["status"])
+	assert.Contains(t, f, "latency")
+	assert.Equal(t, "0.0.0.0", f["remote_ip"]) // app.Test's fake connection
+	assert.Equal(t, userA.String(), f["user_id"])
+	assert.NotContains(t, f, "error")
+}
+
+func TestRequestLog_AnonymousRequestHasNoUser(t *testing.T) {
+	e := newEnv(t)
+	requireProblem(t, e.do(newRequest(http.MethodGet, "/api/accounts", "")), http.StatusUnauthorized, "unauthenticated")
+	require.Equal(t, 1, e.logs.Len())
+	f := e.logs.All()[0].ContextMap()
+	assert.NotContains(t, f, "user_id")
+	assert.Equal(t, int64(401), f["status"])
+}
+
+func TestRequestLog_ForeignRequestIDsAreReplaced(t *testing.T) {
+	generated := regexp.MustCompile(`^[0-9a-f]{32}$`)
+	for _, id := range []string{"", "has space", "<script>", strings.Repeat("a", 65), "a/b", "ü"} {
+		t.Run(id, func(t *testing.T) {
+			e := newEnv(t)
+			resp := e.do(newRequest(http.MethodGet, "/healthz", "", withHeader("X-Request-Id", id)))
+			got := resp.Header.Get("X-Request-Id")
+			assert.Regexp(t, generated, got)
+			assert.Equal(t, got, e.logs.All()[0].ContextMap()["request_id"])
+		})
+	}
+	e := newEnv(t)
+	a := e.do(newRequest(http.MethodGet, "/healthz", "")).Header.Get("X-Request-Id")
+	b := e.do(newRequest(http.MethodGet, "/healthz", "")).Header.Get("X-Request-Id")
+	assert.NotEqual(t, a, b)
+	assert.Equal(t, strings.Repeat("a", 64), e.do(newRequest(http.MethodGet, "/healthz", "", withHeader("X-Request-Id", strings.Repeat("a", 64)))).Header.Get("X-Request-Id"))
+}
+
+// Rule 14: no cookie, Authorization value, session token or body ever reaches the log,
+// whatever the outcome, even when a dependency quotes the session in its error.
+func TestRequestLog_NeverLogsSecrets(t *testing.T) {
+	const bodyCanary = "AKCANARYBODY0000"
+	e := newEnv(t)
+	leaky := newEnv(t)
+	leaky.verifier.leak = true
+	for _, env := range []*env{e, leaky} {
+		for _, req := range []*http.Request{
+			newRequest(http.MethodPost, "/api/accounts", `{"account_name":"`+bodyCanary+`"}`, asBrowserA()),
+			newRequest(http.MethodPost, "/api/accounts", `{"account_name":"`+bodyCanary+`"}`, asBrowserA()),
+			newRequest(http.MethodGet, "/api/accounts", "", withBearer(bearerB)),
+			newRequest(http.MethodPost, "/api/accounts/get-or-create", `{"x":"`+bodyCanary+`"}`, withBearer(bearerB), withJSON()),
+			newRequest(http.MethodPost, "/api/accounts", `{"account_name":"`+bodyCanary+`"}`, withCookie(secureCookie, cookieB), withOrigin(evilOrigin), withJSON()),
+			newRequest(http.MethodPost, "/api/accounts", `{"account_name":"`+bodyCanary+`"}`, withCookie(secureCookie, cookieB), withOrigin(allowedOrigin)),
+			newRequest(http.MethodPost, "/api/accounts", `{"account_name":`+bodyCanary, asBrowserA()),
+			newRequest(http.MethodPost, "/api/accounts", `{"account_name":"\u0007`+bodyCanary+`"}`, asBrowserA()),
+			newRequest(http.MethodGet, "/api/accounts?token="+cookieA, "", withCookie(secureCookie, "garbage"+bodyCanary)),
+			newRequest(http.MethodGet, "/api/accounts", "", withHeader("Authorization", "Basic "+bodyCanary)),
+		} {
+			env.do(req)
+		}
+	}
+	leakLines := leaky.logs.FilterFieldKey("error").All()
+	require.NotEmpty(t, leakLines, "the leaky error was logged")
+	assert.Contains(t, leakLines[0].ContextMap()["error"], "[REDACTED]")
+
+	secrets := []string{cookieA, cookieB, bearerA, bearerB, bodyCanary,
+		"tUPsAoZWuxQHuqTLyyK7jlvEkSIfdThO", "XJExhSwEy7z0ziwe8LeXknpAioQkAQLh", // bare session tokens
+		"w7hbRT/iX/vmLLngikyIbckvKYEqT+ki/ViMsgAlclw="} // the signature, decoded
+	for _, logs := range []*observer.ObservedLogs{e.logs, leaky.logs} {
+		for _, entry := range logs.All() {
+			line := entry.Message + fmt.Sprint(entry.ContextMap())
+			for _, s := range secrets {
+				assert.NotContains(t, line, s)
+			}
+		}
+	}
+}

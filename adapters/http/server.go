@@ -1,0 +1,236 @@
+// Package httpadapter is the HTTP edge of the service: a Fiber app that authenticates the
+// caller, refuses cross-site writes, decodes JSON, calls the use cases and answers with the
+// JSON shapes of the API contract (and problem JSON for every failure).
+package httpadapter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"runtime/debug"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	fiberrecover "github.com/gofiber/fiber/v2/middleware/recover"
+	"go.uber.org/zap"
+
+	"github.com/brokerly/accounts/app"
+	"github.com/brokerly/accounts/ports"
+)
+
+// Defaults for a zero Config field.
+const (
+	DefaultBodyLimit      = 64 << 10
+	DefaultReadTimeout    = 10 * time.Second
+	DefaultWriteTimeout   = 10 * time.Second
+	DefaultIdleTimeout    = 60 * time.Second
+	DefaultRequestTimeout = 5 * time.Second
+)
+
+// maxHeaderBytes bounds the request line plus headers. Fiber's 4 KiB default is too small
+// for Better Auth: its chunked session_data cookie cache alone can be about 4 KiB, and Node
+// (which serves the same cookies today) allows 16 KiB.
+const maxHeaderBytes = 16 << 10
+
+// Config is the HTTP adapter's part of the service configuration.
+type Config struct {
+	// AllowedOrigins are the exact browser origins (scheme://host[:port]) that may call the
+	// API with credentials, and the only ones whose cookie-authenticated writes are accepted.
+	AllowedOrigins []string
+	// SessionCookieNames are tried in order; the first one present in the request wins.
+	SessionCookieNames []string
+	// BodyLimit in bytes; larger bodies get 413 before they are read.
+	BodyLimit    int
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	IdleTimeout  time.Duration
+	// RequestTimeout is the deadline every use case (and the session check) runs under.
+	RequestTimeout time.Duration
+}
+
+// Validate reports configuration that would make the server insecure or useless. NewServer
+// panics on it, so callers that read configuration from the environment should call
+// Validate first and fail with a readable message.
+func (c Config) Validate() error {
+	var errs []error
+	for _, o := range c.AllowedOrigins {
+		if _, err := normalizeOrigin(o); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, n := range c.SessionCookieNames {
+		if n == "" || strings.ContainsAny(n, " \t\r\n;=,\"") {
+			errs = append(errs, fmt.Errorf("http: invalid session cookie name %q", n))
+		}
+	}
+	if c.BodyLimit < 0 || c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 || c.RequestTimeout < 0 {
+		errs = append(errs, errors.New("http: limits and timeouts must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) withDefaults() Config {
+	if c.BodyLimit == 0 {
+		c.BodyLimit = DefaultBodyLimit
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = DefaultReadTimeout
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = DefaultRequestTimeout
+	}
+	return c
+}
+
+// normalizeOrigin accepts only a serialized origin, so that a configured "*", "null" or a
+// URL with a path can never turn into a wildcard or a prefix match.
+func normalizeOrigin(o string) (string, error) {
+	o = strings.TrimSuffix(strings.TrimSpace(o), "/")
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.Contains(u.Host, "*") {
+		return "", fmt.Errorf("http: allowed origin %q is not scheme://host[:port]", o)
+	}
+	return strings.ToLower(u.Scheme + "://" + u.Host), nil
+}
+
+// Readiness reports whether the service can do its work (database reachable and migrated,
+// keys loaded). It is called with a short deadline by GET /readyz.
+type Readiness func(ctx context.Context) error
+
+// Server is the Fiber app plus what its handlers need.
+type Server struct {
+	cfg      Config
+	app      *fiber.App
+	uc       app.Application
+	verifier ports.SessionVerifier
+	ready    Readiness
+	log      *zap.Logger
+	origins  map[string]struct{}
+	allow    map[string][]string // path → methods, for the Allow header of a 405
+	draining atomic.Bool
+}
+
+// NewServer builds the app with every route and middleware. It panics when cfg is invalid
+// (see Config.Validate) or a dependency is missing: both are wiring bugs, not bad input.
+func NewServer(cfg Config, application app.Application, verifier ports.SessionVerifier, ready Readiness, log *zap.Logger) *Server {
+	if err := cfg.Validate(); err != nil {
+		panic(err)
+	}
+	if verifier == nil {
+		panic("http: NewServer needs a session verifier")
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	if ready == nil {
+		ready = func(context.Context) error { return nil }
+	}
+	cfg = cfg.withDefaults()
+	s := &Server{
+		cfg:      cfg,
+		uc:       application,
+		verifier: verifier,
+		ready:    ready,
+		log:      log,
+		origins:  map[string]struct{}{},
+		allow:    map[string][]string{},
+	}
+	for _, o := range cfg.AllowedOrigins {
+		n, _ := normalizeOrigin(o) // validated above
+		s.origins[n] = struct{}{}
+	}
+	s.app = fiber.New(fiber.Config{
+		ErrorHandler:          s.handleError,
+		BodyLimit:             cfg.BodyLimit,
+		ReadTimeout:           cfg.ReadTimeout,
+		WriteTimeout:          cfg.WriteTimeout,
+		IdleTimeout:           cfg.IdleTimeout,
+		ReadBufferSize:        maxHeaderBytes,
+		DisableStartupMessage: true,
+		CaseSensitive:         true,
+		// The API reads only JSON; without this fasthttp parses multipart bodies while
+		// reading them, before any middleware, and answers malformed ones itself.
+		DisablePreParseMultipartForm: true,
+		// ProxyHeader stays empty and EnableTrustedProxyCheck false: c.IP() is the socket
+		// peer, so X-Forwarded-For cannot spoof it (CVE-2023-41338).
+	})
+	s.routes()
+	return s
+}
+
+// routes wires the middleware chain. The order is the order of the checks: request id and
+// logging, panic recovery, CORS (answers preflights), deadline, then for /api/* the session
+// (401 first), then CSRF (403), and in the handler the content type (415) and the body.
+func (s *Server) routes() {
+	s.app.Use(s.requestLog, s.recoverPanics(), s.securityHeaders, s.cors, s.deadline)
+
+	s.get("/healthz", s.live)
+	s.get("/livez", s.live)
+	s.get("/readyz", s.readyz)
+
+	api := s.app.Group("/api", s.authenticate, s.csrf)
+	s.handle(api, fiber.MethodGet, "/accounts", s.listAccounts)
+	s.handle(api, fiber.MethodPost, "/accounts", s.createAccount)
+	s.handle(api, fiber.MethodPost, "/accounts/get-or-create", s.getOrCreateAccount)
+}
+
+func (s *Server) get(path string, h fiber.Handler) { s.handle(s.app, fiber.MethodGet, path, h) }
+
+// handle registers a route and remembers its method for the Allow header of a 405.
+func (s *Server) handle(r fiber.Router, method, path string, h fiber.Handler) {
+	r.Add(method, path, h)
+	full := path
+	if g, ok := r.(*fiber.Group); ok {
+		full = g.Prefix + path
+	}
+	s.allow[full] = append(s.allow[full], method)
+	if method == fiber.MethodGet {
+		r.Add(fiber.MethodHead, path, h)
+		s.allow[full] = append(s.allow[full], fiber.MethodHead)
+	}
+}
+
+// recoverPanics turns a panic into a 500 (never a dropped connection). The stack goes
+// into the request's log line, not to stderr and never into the response.
+func (s *Server) recoverPanics() fiber.Handler {
+	return fiberrecover.New(fiberrecover.Config{
+		EnableStackTrace: true,
+		StackTraceHandler: func(c *fiber.Ctx, _ any) {
+			c.Locals(localPanicStack, string(debug.Stack()))
+		},
+	})
+}
+
+// securityHeaders are cheap defaults for a JSON API that browsers call.
+func (s *Server) securityHeaders(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	return c.Next()
+}
+
+// App exposes the Fiber app, for app.Test in tests and for mounting.
+func (s *Server) App() *fiber.App { return s.app }
+
+// Serve answers requests on ln until Shutdown; it returns nil after a graceful shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
+
+// BeginDrain turns /readyz to 503 while the server keeps serving, so that a caller can
+// wait out a drain period (load balancers noticing) before Shutdown closes the listener.
+func (s *Server) BeginDrain() { s.draining.Store(true) }
+
+// Shutdown turns /readyz to 503 at once, then stops accepting connections and waits (until
+// ctx ends) for in-flight requests to finish.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.BeginDrain()
+	return s.app.ShutdownWithContext(ctx)
+}
