@@ -22,6 +22,7 @@ import (
 
 	"github.com/brokerly/accounts/adapters/memory"
 	"github.com/brokerly/accounts/app"
+	"github.com/brokerly/accounts/app/apptest"
 	"github.com/brokerly/accounts/domain/account"
 	"github.com/brokerly/accounts/domain/user"
 	"github.com/brokerly/accounts/ports"
@@ -134,7 +135,14 @@ type env struct {
 	store    *memory.Store
 	verifier *fakeVerifier
 	logs     *observer.ObservedLogs
+	broker   *apptest.Broker
 }
+
+// The one key pair the fake broker accepts.
+const (
+	validAPIKey = "AKCANARYVALID0001"
+	validSecret = "SKCANARYVALIDSECRET0001"
+)
 
 type envOptions struct {
 	cfg   Config
@@ -178,8 +186,10 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		log = zap.NewNop()
 	}
 	v := newFakeVerifier()
-	srv := NewServer(o.cfg, app.New(o.tx, o.clock), v, o.ready, log)
-	return &env{t: t, srv: srv, store: store, verifier: v, logs: logs}
+	broker := apptest.NewBroker(map[string]string{validAPIKey: validSecret})
+	application := app.New(app.Deps{Tx: o.tx, Cipher: apptest.NewCipher("k1"), Broker: broker, Clock: o.clock})
+	srv := NewServer(o.cfg, application, v, o.ready, log)
+	return &env{t: t, srv: srv, store: store, verifier: v, logs: logs, broker: broker}
 }
 
 // do sends req through the app with no client timeout.
@@ -277,7 +287,9 @@ func requireProblem(t *testing.T, resp *http.Response, status int, code string) 
 
 var errDatabaseExploded = errors.New(`ERROR: relation "trading_accounts" does not exist (SQLSTATE 42P01) at /srv/app/adapters/postgres/accounts.go:42`)
 
-func newEnvApp() app.Application { return app.New(memory.NewStore(), ports.SystemClock{}) }
+func newEnvApp() app.Application {
+	return app.New(app.Deps{Tx: memory.NewStore(), Cipher: apptest.NewCipher("k1"), Broker: apptest.NewBroker(nil), Clock: ports.SystemClock{}})
+}
 
 // serve runs the server on a loopback socket until the test ends and returns its base URL,
 // for what app.Test cannot show: responses fasthttp writes before any handler runs, and

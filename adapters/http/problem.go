@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/brokerly/accounts/domain"
+	"github.com/brokerly/accounts/domain/credential"
 	"github.com/brokerly/accounts/ports"
 )
 
@@ -69,6 +70,12 @@ var problemRules = []problemRule{
 	{isValidation, 422, "validation_failed", "The request has invalid fields."},
 	{is(domain.ErrAlreadyExists), 409, "account_exists", "The user already has an account."},
 	{is(domain.ErrNotFound), 404, "not_found", "The resource does not exist."},
+	{is(credential.ErrEmptyChange), 400, "empty_update", "Give at least one of api_key, secret_key, is_active or nickname."},
+	{is(credential.ErrInactive), 400, "credential_inactive", "The credential is inactive; activate it first."},
+	// A key the broker refuses is an answer for validate (is_valid: false), but account
+	// data has nothing to show: both broker outcomes are a bad gateway there.
+	{is(ports.ErrBrokerRejected), 502, "broker_error", "The broker rejected the credentials."},
+	{is(ports.ErrBrokerFailed), 502, "broker_error", "The broker could not be reached; try again later."},
 	{is(errMalformedJSON), 400, "malformed_json", "The request body must be one JSON object."},
 	{is(errUnsupportedMediaType), 415, "unsupported_media_type", "The request body must be sent as application/json."},
 	{is(errForbiddenOrigin), 403, "forbidden_origin", "The request's origin may not make this request."},

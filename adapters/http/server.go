@@ -183,6 +183,12 @@ func (s *Server) routes() {
 	s.handle(api, fiber.MethodGet, "/accounts", s.listAccounts)
 	s.handle(api, fiber.MethodPost, "/accounts", s.createAccount)
 	s.handle(api, fiber.MethodPost, "/accounts/get-or-create", s.getOrCreateAccount)
+	s.handle(api, fiber.MethodPost, "/credentials/store", s.storeCredential)
+	s.handle(api, fiber.MethodGet, "/credentials", s.listCredentials)
+	s.handle(api, fiber.MethodPut, "/credentials/:id", s.updateCredential)
+	s.handle(api, fiber.MethodDelete, "/credentials/:id", s.deleteCredential)
+	s.handle(api, fiber.MethodPost, "/credentials/:id/validate", s.validateCredential)
+	s.handle(api, fiber.MethodGet, "/credentials/:id/account-data", s.accountData)
 }
 
 func (s *Server) get(path string, h fiber.Handler) { s.handle(s.app, fiber.MethodGet, path, h) }

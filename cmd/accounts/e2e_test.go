@@ -92,7 +92,7 @@ func TestServeRefusesWeakSecrets(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			cmd := exec.Command(builtBinary(t), "serve")
-			cmd.Env = []string{"BETTER_AUTH_SECRET=" + secret, "HTTP_ADDR=127.0.0.1:0",
+			cmd.Env = []string{"BETTER_AUTH_SECRET=" + secret, "HTTP_ADDR=127.0.0.1:0", "CREDENTIAL_KEYS=" + testKeys,
 				"DATABASE_URL=postgres://postgres@127.0.0.1:1/none?sslmode=disable"}
 			out, err := cmd.CombinedOutput()
 			var exit *exec.ExitError
@@ -103,6 +103,27 @@ func TestServeRefusesWeakSecrets(t *testing.T) {
 			if secret != "" {
 				require.NotContains(t, string(out), secret, "the secret itself is never printed")
 			}
+		})
+	}
+}
+
+// TestServeRefusesMissingOrBadCredentialKeys: no usable key, no start.
+func TestServeRefusesMissingOrBadCredentialKeys(t *testing.T) {
+	for name, keys := range map[string]string{
+		"missing":    "",
+		"short key":  "k1:c2hvcnQ=",
+		"not base64": "k1:not-base64!!",
+		"no id":      ":JF6DYEkdJet7T5vPqHVYfqOd8TZrC3JvrdygEZCvfJw=",
+	} {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(builtBinary(t), "serve")
+			cmd.Env = []string{"BETTER_AUTH_SECRET=" + testSecret, "HTTP_ADDR=127.0.0.1:0", "CREDENTIAL_KEYS=" + keys,
+				"DATABASE_URL=postgres://postgres@127.0.0.1:1/none?sslmode=disable"}
+			out, err := cmd.CombinedOutput()
+			var exit *exec.ExitError
+			require.ErrorAs(t, err, &exit, string(out))
+			require.Contains(t, string(out), "CREDENTIAL_KEYS")
+			require.NotContains(t, string(out), `"msg":"listening"`)
 		})
 	}
 }

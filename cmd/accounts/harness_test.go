@@ -29,7 +29,11 @@ import (
 // These helpers run the real binary, built once per test run, against databases the tests
 // create and drop themselves.
 
-const testSecret = "e2e-test-secret-not-for-production-0123456789"
+const (
+	testSecret = "e2e-test-secret-not-for-production-0123456789"
+	// testKeys is CREDENTIAL_KEYS for the tests only.
+	testKeys = "e2e-1:JF6DYEkdJet7T5vPqHVYfqOd8TZrC3JvrdygEZCvfJw="
+)
 
 var binary struct {
 	once sync.Once
@@ -151,6 +155,7 @@ func startService(t *testing.T, dbURL string, extraEnv ...string) *service {
 		"BETTER_AUTH_SECRET=" + testSecret,
 		"CORS_ALLOWED_ORIGINS=http://app.test",
 		"LOG_LEVEL=info",
+		"CREDENTIAL_KEYS=" + testKeys,
 	}, extraEnv...)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 
+	"github.com/brokerly/accounts/adapters/alpaca"
 	"github.com/brokerly/accounts/adapters/betterauth"
 	httpadapter "github.com/brokerly/accounts/adapters/http"
 	"github.com/brokerly/accounts/adapters/postgres"
@@ -37,9 +38,32 @@ var authModule = fx.Module("betterauth",
 	}),
 )
 
+// cipherModule refuses to start without a valid CREDENTIAL_KEYS: a service that cannot
+// seal or open secrets must not accept them.
+var cipherModule = fx.Module("aesgcm",
+	fx.Provide(func(cfg Config, log *zap.Logger) (ports.Cipher, error) {
+		c, err := newCipher(cfg)
+		if err != nil {
+			return nil, err
+		}
+		log.Info("credential keys loaded", zap.String("primary_key_id", c.PrimaryKeyID()))
+		return c, nil
+	}),
+)
+
+var brokerModule = fx.Module("alpaca",
+	fx.Provide(func(cfg Config) (ports.Broker, error) {
+		c, err := alpaca.New(alpaca.Config{PaperURL: cfg.AlpacaPaperURL, LiveURL: cfg.AlpacaLiveURL, Timeout: cfg.BrokerTimeout}, nil)
+		if err != nil {
+			return nil, fmt.Errorf("ALPACA_PAPER_URL/ALPACA_LIVE_URL: %w", err)
+		}
+		return c, nil
+	}),
+)
+
 var appModule = fx.Module("app",
-	fx.Provide(func(tx ports.Transactor) app.Application {
-		return app.New(tx, ports.SystemClock{})
+	fx.Provide(func(tx ports.Transactor, cipher ports.Cipher, broker ports.Broker) app.Application {
+		return app.New(app.Deps{Tx: tx, Cipher: cipher, Broker: broker, Clock: ports.SystemClock{}})
 	}),
 )
 

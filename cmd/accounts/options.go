@@ -19,6 +19,8 @@ func Options(cfg Config, log *zap.Logger, migrate bool) fx.Option {
 		}),
 		postgresModule,
 		authModule,
+		cipherModule,
+		brokerModule,
 		appModule,
 		httpModule,
 	}

@@ -1,0 +1,111 @@
+package httpadapter
+
+import (
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/brokerly/accounts/app/command"
+	"github.com/brokerly/accounts/app/query"
+)
+
+// storeCredential: POST /api/credentials/store.
+func (s *Server) storeCredential(c *fiber.Ctx) error {
+	var req StoreCredentialRequest
+	if err := decodeJSON(c, &req, false); err != nil {
+		return err
+	}
+	cred, err := s.uc.Commands.StoreCredential.Handle(c.UserContext(), command.StoreCredential{
+		Actor:          userOf(c),
+		AccountID:      req.AccountID,
+		CredentialType: req.CredentialType,
+		Environment:    req.Environment,
+		APIKey:         req.APIKey,
+		SecretKey:      req.SecretKey,
+		Nickname:       req.Nickname,
+	})
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(toCredential(cred))
+}
+
+// listCredentials: GET /api/credentials?account_id=...
+func (s *Server) listCredentials(c *fiber.Ctx) error {
+	creds, err := s.uc.Queries.ListCredentials.Handle(c.UserContext(), query.ListCredentials{
+		Actor:     userOf(c),
+		AccountID: strings.Clone(c.Query("account_id")),
+	})
+	if err != nil {
+		return err
+	}
+	out := CredentialList{Status: "success", Credentials: make([]Credential, 0, len(creds)), Count: len(creds)}
+	for _, cred := range creds {
+		out.Credentials = append(out.Credentials, toCredential(cred))
+	}
+	return c.JSON(out)
+}
+
+// updateCredential: PUT /api/credentials/{id}.
+func (s *Server) updateCredential(c *fiber.Ctx) error {
+	var req UpdateCredentialRequest
+	if err := decodeJSON(c, &req, false); err != nil {
+		return err
+	}
+	cred, err := s.uc.Commands.UpdateCredential.Handle(c.UserContext(), command.UpdateCredential{
+		Actor:        userOf(c),
+		CredentialID: credentialID(c),
+		APIKey:       req.APIKey,
+		SecretKey:    req.SecretKey,
+		Active:       req.IsActive,
+		Nickname:     req.Nickname,
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(toCredential(cred))
+}
+
+// deleteCredential: DELETE /api/credentials/{id}.
+func (s *Server) deleteCredential(c *fiber.Ctx) error {
+	err := s.uc.Commands.DeleteCredential.Handle(c.UserContext(), command.DeleteCredential{
+		Actor:        userOf(c),
+		CredentialID: credentialID(c),
+	})
+	if err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// validateCredential: POST /api/credentials/{id}/validate. It takes no input; a body that
+// is sent must still be a JSON object sent as JSON.
+func (s *Server) validateCredential(c *fiber.Ctx) error {
+	var req struct{}
+	if err := decodeJSON(c, &req, true); err != nil {
+		return err
+	}
+	v, err := s.uc.Queries.ValidateCredential.Handle(c.UserContext(), query.ValidateCredential{
+		Actor:        userOf(c),
+		CredentialID: credentialID(c),
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(toValidationResult(v))
+}
+
+// accountData: GET /api/credentials/{id}/account-data.
+func (s *Server) accountData(c *fiber.Ctx) error {
+	d, err := s.uc.Queries.AccountData.Handle(c.UserContext(), query.AccountData{
+		Actor:        userOf(c),
+		CredentialID: credentialID(c),
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(toAccountData(d))
+}
+
+// credentialID copies the path parameter: Fiber reuses its buffer after the handler.
+func credentialID(c *fiber.Ctx) string { return strings.Clone(c.Params("id")) }
