@@ -264,3 +264,14 @@ func insertUserWithSession(t *testing.T, dbURL, userID string) string {
 		"s-"+token[:8], token, userID)
 	return "better-auth.session_token=" + signedCookieValue(token)
 }
+
+// queryRow reads one row on the test's database as the superuser, for checks only.
+func queryRow(t *testing.T, dbURL, sql string, dest ...any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dbURL)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	require.NoError(t, conn.QueryRow(ctx, sql).Scan(dest...))
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/brokerly/accounts/adapters/alpaca/alpacatest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -59,21 +60,24 @@ func TestBetterAuthInterop(t *testing.T) {
 	for _, order := range []string{"better-auth migrates first", "service migrates first"} {
 		t.Run(order, func(t *testing.T) {
 			dbURL := databaseURL(t)
+			broker := alpacatest.NewServer(t, map[string]string{canaryKey: canarySecret})
+			brokerURL := []string{"ALPACA_PAPER_URL=" + broker.URL(), "ALPACA_LIVE_URL=" + broker.URL()}
 			var svc *service
 			if order == "better-auth migrates first" {
 				createDatabase(t, dbURL)
 				betterAuth(t, dbURL, "migrate")
-				svc = startService(t, dbURL)
+				svc = startService(t, dbURL, brokerURL...)
 			} else {
-				svc = startService(t, dbURL)
+				svc = startService(t, dbURL, brokerURL...)
 				betterAuth(t, dbURL, "migrate") // must find our copy of its tables acceptable
 			}
-			exerciseRealSessions(t, svc, dbURL)
+			exerciseRealSessions(t, svc, broker, dbURL)
+			requireNoPlaintext(t, svc, dbURL)
 		})
 	}
 }
 
-func exerciseRealSessions(t *testing.T, svc *service, dbURL string) {
+func exerciseRealSessions(t *testing.T, svc *service, broker *alpacatest.Server, dbURL string) {
 	alice := signUp(t, dbURL, "alice@example.test")
 	bob := signUp(t, dbURL, "bob@example.test")
 	aliceCookie := cookieFromSetCookie(alice.SetCookie)
@@ -99,6 +103,12 @@ func exerciseRealSessions(t *testing.T, svc *service, dbURL string) {
 	require.Equal(t, 200, res.status)
 	require.EqualValues(t, 1, res.body["count"], "bob sees his account only")
 	require.NotEqual(t, aliceAccount, res.body["accounts"].([]any)[0].(map[string]any)["id"])
+
+	// Credentials, with the exact cookie Better Auth set, and with its bearer token.
+	credentialID := exerciseCredentials(t, svc, broker, "Cookie", aliceCookie, "Origin", origin)
+	exerciseCredentials(t, svc, broker, "Authorization", "Bearer "+bob.Bearer)
+	res = svc.call(t, "GET", "/api/credentials/"+credentialID+"/account-data", "", "Authorization", "Bearer "+bob.Bearer)
+	require.Equal(t, 404, res.status, "bob cannot read alice's credential")
 
 	var out struct{ Status int }
 	require.NoError(t, json.Unmarshal(betterAuth(t, dbURL, "signout", aliceCookie), &out))

@@ -11,6 +11,7 @@ func newLogger(level zapcore.Level) (*zap.Logger, error) {
 	cfg.Level = zap.NewAtomicLevelAt(level)
 	cfg.EncoderConfig.TimeKey = "time"
 	cfg.EncoderConfig.EncodeTime = zapcore.RFC3339NanoTimeEncoder
-	cfg.Sampling = nil // one line per request means one line per request
+	cfg.Sampling = nil           // one line per request means one line per request
+	cfg.DisableStacktrace = true // errors carry their context; a goroutine stack adds only noise
 	return cfg.Build()
 }
