@@ -19,6 +19,7 @@ import (
 // SQLSTATE codes the service reacts to (PostgreSQL manual, appendix A).
 const (
 	codeUniqueViolation     = "23505"
+	codeForeignKeyViolation = "23503"
 	codeInsufficientPrivs   = "42501" // also what a row-level security refusal raises
 	codeQueryCanceled       = "57014" // statement_timeout, or a cancel request
 	codeLockNotAvailable    = "55P03" // lock_timeout, NOWAIT
@@ -31,6 +32,14 @@ const (
 	codeUndefinedTable      = "42P01"
 	classConnectionProblems = "08"
 )
+
+// ownershipKeys are the foreign keys that tie a row to a parent its own user owns. Violating
+// one means the parent is another user's or does not exist, which to the caller is simply
+// not found (design rule 4). Any other foreign key violation is not the caller's doing but
+// a bug or a broken fixture: it stays an internal error instead of hiding behind a 404.
+var ownershipKeys = map[string]bool{
+	"user_credentials_account_fkey": true, // (user_account_id, user_id) → user_accounts (id, user_id)
+}
 
 // errDBClosed is database/sql's unexported "pool closed" error, which can only be matched by
 // its text.
@@ -73,7 +82,7 @@ func classify(err error) error {
 		// database" from the service's point of view.
 		return ports.ErrUnavailable
 	case errors.As(err, &pgErr):
-		return classifyCode(pgErr.Code)
+		return classifyPgError(pgErr)
 	}
 
 	var netErr net.Error
@@ -90,10 +99,15 @@ func classify(err error) error {
 	return nil
 }
 
-func classifyCode(code string) error {
-	switch {
+func classifyPgError(pgErr *pgconn.PgError) error {
+	switch code := pgErr.Code; {
 	case code == codeUniqueViolation:
 		return domain.ErrAlreadyExists
+	case code == codeForeignKeyViolation:
+		if ownershipKeys[pgErr.ConstraintName] {
+			return domain.ErrNotFound
+		}
+		return nil
 	case code == codeInsufficientPrivs:
 		// Row-level security refused the row: to the caller it simply is not there.
 		return domain.ErrNotFound

@@ -22,6 +22,9 @@ func TestTranslate(t *testing.T) {
 	pg := func(code string) error {
 		return fmt.Errorf("driver: %w", &pgconn.PgError{Severity: "ERROR", Code: code, Message: "server says no"})
 	}
+	fk := func(constraint string) error {
+		return fmt.Errorf("driver: %w", &pgconn.PgError{Severity: "ERROR", Code: "23503", ConstraintName: constraint, Message: "server says no"})
+	}
 	sentinels := []error{domain.ErrNotFound, domain.ErrAlreadyExists, ports.ErrUnavailable, ports.ErrTimeout}
 	for _, tc := range []struct {
 		name string
@@ -30,6 +33,10 @@ func TestTranslate(t *testing.T) {
 	}{
 		{"unique violation", pg("23505"), domain.ErrAlreadyExists},
 		{"RLS refusal", pg("42501"), domain.ErrNotFound},
+		{"credential under an account that is not the user's", fk("user_credentials_account_fkey"), domain.ErrNotFound},
+		// Any other foreign key is a bug, not the caller's doing: an internal error, not a 404.
+		{"other foreign key", fk("user_accounts_user_id_fkey"), nil},
+		{"foreign key without a name", pg("23503"), nil},
 		{"statement timeout", pg("57014"), ports.ErrTimeout},
 		{"lock timeout", pg("55P03"), ports.ErrTimeout},
 		{"admin shutdown", pg("57P01"), ports.ErrUnavailable},

@@ -228,48 +228,137 @@ func TestRLSRoleAudit(t *testing.T) {
 	ctx := testContext(t)
 	require.NoError(t, postgres.AuditRLS(ctx, db))
 
-	var super, bypass, login bool
-	require.NoError(t, db.DB.QueryRowContext(ctx,
-		`SELECT rolsuper, rolbypassrls, rolcanlogin FROM pg_roles WHERE rolname = $1`, postgres.AppRole).Scan(&super, &bypass, &login))
-	require.False(t, super)
-	require.False(t, bypass)
-	require.False(t, login)
+	// Both roles a transaction switches to: the user-scoped one and the rotation-only one.
+	for _, role := range []string{postgres.AppRole, postgres.RotatorRole} {
+		var super, bypass, login, inherit bool
+		require.NoError(t, db.DB.QueryRowContext(ctx,
+			`SELECT rolsuper, rolbypassrls, rolcanlogin, rolinherit FROM pg_roles WHERE rolname = $1`, role).Scan(&super, &bypass, &login, &inherit))
+		require.False(t, super, role)
+		require.False(t, bypass, role)
+		require.False(t, login, role)
+		require.False(t, inherit, role)
 
-	var owned int
-	require.NoError(t, db.DB.QueryRowContext(ctx,
-		`SELECT count(*) FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE r.rolname = $1`, postgres.AppRole).Scan(&owned))
-	require.Zero(t, owned, "the restricted role owns nothing (owners bypass RLS unless forced)")
+		var owned int
+		require.NoError(t, db.DB.QueryRowContext(ctx, `SELECT
+			(SELECT count(*) FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE r.rolname = $1) +
+			(SELECT count(*) FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner WHERE r.rolname = $1) +
+			(SELECT count(*) FROM pg_namespace n JOIN pg_roles r ON r.oid = n.nspowner WHERE r.rolname = $1)`, role).Scan(&owned))
+		require.Zero(t, owned, "%s owns nothing (owners bypass RLS unless forced)", role)
+	}
 
-	var rls, force bool
-	require.NoError(t, db.DB.QueryRowContext(ctx,
-		`SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = 'public.user_accounts'::regclass`).Scan(&rls, &force))
-	require.True(t, rls)
-	require.True(t, force)
+	for _, table := range []string{"user_accounts", "user_credentials"} {
+		var rls, force bool
+		require.NoError(t, db.DB.QueryRowContext(ctx,
+			`SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = ('public.' || $1)::regclass`, table).Scan(&rls, &force))
+		require.True(t, rls, table)
+		require.True(t, force, table)
+	}
 
-	rows, err := db.DB.QueryContext(ctx,
-		`SELECT cmd, array_to_string(roles, ',') FROM pg_policies WHERE schemaname = 'public' AND tablename = 'user_accounts' ORDER BY cmd`)
+	app, rot := postgres.AppRole, postgres.RotatorRole
+	for table, want := range map[string][]string{
+		"user_accounts": {"DELETE " + app, "INSERT " + app, "SELECT " + app, "UPDATE " + app},
+		// One policy per command for the app; the rotator may only read and re-seal.
+		"user_credentials": {"DELETE " + app, "INSERT " + app, "SELECT " + app, "SELECT " + rot, "UPDATE " + app, "UPDATE " + rot},
+	} {
+		rows, err := db.DB.QueryContext(ctx,
+			`SELECT cmd || ' ' || array_to_string(roles, ',') FROM pg_policies
+			 WHERE schemaname = 'public' AND tablename = $1 ORDER BY 1`, table)
+		require.NoError(t, err)
+		var got []string
+		for rows.Next() {
+			var p string
+			require.NoError(t, rows.Scan(&p))
+			got = append(got, p)
+		}
+		require.NoError(t, rows.Err())
+		rows.Close()
+		require.Equal(t, want, got, "%s: each policy applies to one restricted role", table)
+	}
+}
+
+// The rotator's grants are the sealed columns and the ids they are bound to, nothing else.
+func TestRLSRotatorGrants(t *testing.T) {
+	db, _ := pgtest.NewDB(t)
+	ctx := testContext(t)
+	rot := postgres.RotatorRole
+
+	for _, priv := range []string{"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"} {
+		for _, table := range []string{"user_credentials", "user_accounts", `"user"`, `"session"`, `"account"`, `"verification"`} {
+			var has bool
+			require.NoError(t, db.DB.QueryRowContext(ctx,
+				`SELECT has_table_privilege($1, 'public.' || $2, $3)`, rot, table, priv).Scan(&has))
+			require.False(t, has, "no table-wide %s on %s", priv, table)
+		}
+	}
+
+	rows, err := db.DB.QueryContext(ctx, `
+		SELECT a.attname,
+		       has_column_privilege($1, 'public.user_credentials'::regclass, a.attnum, 'SELECT'),
+		       has_column_privilege($1, 'public.user_credentials'::regclass, a.attnum, 'UPDATE'),
+		       has_column_privilege($1, 'public.user_credentials'::regclass, a.attnum, 'INSERT')
+		FROM pg_attribute a
+		WHERE a.attrelid = 'public.user_credentials'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+		ORDER BY a.attnum`, rot)
 	require.NoError(t, err)
 	defer rows.Close()
-	var cmds []string
+	var readable, writable []string
 	for rows.Next() {
-		var cmd string
-		var roles string
-		require.NoError(t, rows.Scan(&cmd, &roles))
-		require.Equal(t, postgres.AppRole, roles, "policy for %s applies to the restricted role only", cmd)
-		cmds = append(cmds, cmd)
+		var col string
+		var sel, upd, ins bool
+		require.NoError(t, rows.Scan(&col, &sel, &upd, &ins))
+		require.False(t, ins, col)
+		if sel {
+			readable = append(readable, col)
+		}
+		if upd {
+			writable = append(writable, col)
+		}
 	}
 	require.NoError(t, rows.Err())
-	require.Equal(t, []string{"DELETE", "INSERT", "SELECT", "UPDATE"}, cmds, "one policy per command")
+	require.Equal(t, []string{"id", "user_id", "api_key_key_id", "api_key_ciphertext", "secret_key_key_id", "secret_key_ciphertext"}, readable)
+	require.Equal(t, []string{"api_key_key_id", "api_key_ciphertext", "secret_key_key_id", "secret_key_ciphertext"}, writable)
+}
+
+// The audit notices an unsafe role among those it is given. The real roles are cluster-wide
+// and shared with concurrently running tests, so a uniquely named scratch role stands in.
+func TestRLSAuditCatchesUnsafeRoles(t *testing.T) {
+	db, _ := pgtest.NewDB(t)
+	ctx := testContext(t)
+	// LOGIN for the audit to see, but CONNECTION LIMIT 0: nobody can actually log in with it.
+	unsafe := "accounts_audit_" + strings.ToLower(pgtest.RandomToken()[:12])
+	missing := unsafe + "_missing"
+	pgtest.Admin(t, `CREATE ROLE `+unsafe+` LOGIN CONNECTION LIMIT 0 BYPASSRLS INHERIT`)
+	_, err := db.DB.ExecContext(ctx, `CREATE TABLE scratch_owned (user_id text); ALTER TABLE scratch_owned OWNER TO `+unsafe)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, _ = db.DB.ExecContext(context.Background(), `DROP TABLE IF EXISTS scratch_owned`)
+		pgtest.Admin(t, `DROP ROLE IF EXISTS `+unsafe)
+	})
+
+	err = postgres.AuditRLSForRoles(ctx, db, []string{postgres.AppRole, unsafe, missing})
+	require.Error(t, err)
+	for _, problem := range []string{
+		"role " + unsafe + " bypasses RLS",
+		"role " + unsafe + " can log in",
+		"role " + unsafe + " inherits",
+		"role " + unsafe + " owns relation scratch_owned",
+		"role " + missing + " does not exist",
+	} {
+		require.Contains(t, err.Error(), problem)
+	}
+	require.NotContains(t, err.Error(), "role "+postgres.AppRole+" ", "the real role passes")
 }
 
 // The audit is only worth running at boot if it notices a broken setup.
 func TestRLSAuditCatchesMistakes(t *testing.T) {
 	for name, sabotage := range map[string]string{
-		"does not force RLS":             `ALTER TABLE user_accounts NO FORCE ROW LEVEL SECURITY`,
-		"has RLS disabled":               `ALTER TABLE user_accounts DISABLE ROW LEVEL SECURITY`,
-		"has no SELECT policy":           `DROP POLICY user_accounts_select ON user_accounts`,
-		"has no DELETE policy":           `DROP POLICY user_accounts_delete ON user_accounts`,
-		"table scratch has RLS disabled": `CREATE TABLE scratch (user_id text)`,
+		"does not force RLS":                        `ALTER TABLE user_accounts NO FORCE ROW LEVEL SECURITY`,
+		"has RLS disabled":                          `ALTER TABLE user_accounts DISABLE ROW LEVEL SECURITY`,
+		"has no SELECT policy":                      `DROP POLICY user_accounts_select ON user_accounts`,
+		"has no DELETE policy":                      `DROP POLICY user_accounts_delete ON user_accounts`,
+		"table scratch has RLS disabled":            `CREATE TABLE scratch (user_id text)`,
+		"table user_credentials does not force RLS": `ALTER TABLE user_credentials NO FORCE ROW LEVEL SECURITY`,
+		"policy leak applies to PUBLIC":             `CREATE POLICY leak ON user_credentials FOR SELECT USING (true)`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			db, _ := pgtest.NewDB(t)
