@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"go.uber.org/fx"
@@ -20,6 +22,10 @@ const usage = `usage: accounts <command>
 commands:
   serve [--migrate]   run the HTTP API (--migrate: create the database and apply migrations first)
   migrate             create the database if it is missing and apply the embedded migrations
+  credentials rotate [--batch N]
+                      re-seal every stored API key and secret under the first CREDENTIAL_KEYS key
+  credentials generate-key --id ID
+                      print a new CREDENTIAL_KEYS entry (ID:base64 of 32 random bytes)
 
 Configuration comes from environment variables; see the README.
 `
@@ -63,6 +69,10 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 			return 1
 		}
 		return 0
+	case "credentials":
+		ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer cancel()
+		return credentialsCommand(ctx, args[1:], cfg, log, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "accounts: unknown command %q\n\n%s", args[0], usage)
 		return 2
@@ -83,7 +93,7 @@ func serve(cfg Config, migrate bool, log *zap.Logger) int {
 	stop := <-application.Wait()
 	log.Info("shutting down", zap.String("signal", stop.Signal.String()))
 
-	stopCtx, cancelStop := context.WithTimeout(context.Background(), cfg.ShutdownTimeout+5*time.Second)
+	stopCtx, cancelStop := context.WithTimeout(context.Background(), cfg.ShutdownDrain+cfg.ShutdownTimeout+5*time.Second)
 	defer cancelStop()
 	if err := application.Stop(stopCtx); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("unclean shutdown", zap.Error(err))
