@@ -1,0 +1,56 @@
+-- wrk script of `go tool task bench` (cmd/bench runs it; see docs/benchmarks.md).
+--
+--   wrk -t 2 -c N -d 10s --latency -s bench/wrk/accounts.lua URL -- TOKENS_FILE METHOD
+--
+-- TOKENS_FILE has one signed Better Auth bearer value per line ("<token>.<base64 HMAC>"),
+-- written by cmd/bench for the seeded users. Every request picks a random line, so every
+-- request is a random user's, and sends it as "Authorization: Bearer ...": a bearer needs
+-- no Origin on POST (cookie writes do). METHOD is GET or POST; a POST sends the body "{}".
+-- done() prints one line for cmd/bench to parse:
+--   WRK_RESULT requests=.. duration_us=.. p50_us=.. p99_us=.. status_errors=.. ...
+
+local tokens = {}
+local method = "GET"
+local body = nil
+local headers = {}
+
+local threads = 0
+
+function setup(thread)
+  threads = threads + 1
+  thread:set("thread_no", threads)
+end
+
+function init(args)
+  local file = args[1]
+  method = args[2] or "GET"
+  if not file then
+    error("usage: wrk ... -s accounts.lua URL -- TOKENS_FILE [METHOD]")
+  end
+  for line in io.lines(file) do
+    if #line > 0 then
+      tokens[#tokens + 1] = line
+    end
+  end
+  if #tokens == 0 then
+    error("no tokens in " .. file)
+  end
+  math.randomseed(os.time() + 7919 * (thread_no or 0))
+  if method == "POST" then
+    body = "{}"
+    headers["Content-Type"] = "application/json"
+  end
+end
+
+function request()
+  headers["Authorization"] = "Bearer " .. tokens[math.random(#tokens)]
+  return wrk.format(method, nil, headers, body)
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "WRK_RESULT requests=%d duration_us=%d p50_us=%d p99_us=%d status_errors=%d connect_errors=%d read_errors=%d write_errors=%d timeouts=%d\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.status, e.connect, e.read, e.write, e.timeout))
+end

@@ -1,0 +1,198 @@
+// Command bench measures the accounts service against PostgreSQL itself: it seeds a fresh
+// database with N Better Auth users (each with a live session and an account), runs the
+// real binary, loads it with wrk from a second process and runs pgbench with the
+// equivalent naive SQL (bench/pgbench) against the same data, then prints one markdown
+// table. `go tool task bench` runs it; docs/benchmarks.md explains the numbers.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const (
+	maxStep         = 15 * time.Second // the issue's bound on one load step
+	defaultAdminURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+)
+
+type options struct {
+	users      int
+	duration   time.Duration
+	conns      []int
+	warmup     time.Duration
+	threads    int
+	dbMaxConns int
+	logLevel   string
+	adminURL   string
+	binary     string
+	only       string
+	endpoints  []endpoint
+	keep       bool
+	smoke      bool
+	timeout    time.Duration
+}
+
+// endpoint pairs an HTTP route with the pgbench script that does its naive SQL.
+type endpoint struct {
+	name   string // as printed
+	method string
+	path   string
+	script string // under bench/pgbench
+	target float64
+}
+
+var endpoints = []endpoint{
+	{name: "GET /api/accounts", method: "GET", path: "/api/accounts", script: "list_accounts.sql", target: 1.0},
+	{name: "POST /api/accounts/get-or-create", method: "POST", path: "/api/accounts/get-or-create", script: "get_or_create.sql", target: 0.8},
+}
+
+func main() {
+	opts, err := parseFlags(os.Args[1:], os.Stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, opts.timeout)
+	defer cancel()
+	if err := run(ctx, opts, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.IntVar(&o.users, "users", 10000, "seeded users, each with a user, a live session and an account (1000000 for the large run)")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of each load step (wrk or pgbench), at most 15s")
+	fs.DurationVar(&o.duration, "durations", 10*time.Second, "alias of -duration")
+	conns := fs.String("conns", "8,32,64", "comma-separated client connections: each is one wrk step and one pgbench step per endpoint")
+	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "wrk warm-up per endpoint before measuring")
+	fs.IntVar(&o.threads, "threads", 2, "wrk threads (-t) and pgbench threads (-j)")
+	fs.IntVar(&o.dbMaxConns, "db-max-conns", 0, "the service's DB_MAX_CONNS (0: the service's default)")
+	fs.StringVar(&o.logLevel, "log-level", "warn", "the service's LOG_LEVEL (warn: no per-request log lines)")
+	fs.StringVar(&o.adminURL, "admin-url", "", "PostgreSQL URL of an administrator (superuser) on the server to use; its database part is ignored\n(default: $BENCH_DATABASE_URL, else $DATABASE_URL, else "+defaultAdminURL+")")
+	fs.StringVar(&o.binary, "binary", "", "a prebuilt accounts binary (default: go build ./cmd/accounts)")
+	fs.StringVar(&o.only, "endpoints", "", "comma-separated subset of endpoints to run: list, get-or-create (default both)")
+	fs.BoolVar(&o.keep, "keep", false, "keep the database (and print its name) instead of dropping it")
+	fs.BoolVar(&o.smoke, "smoke", false, "a few seconds: 200 users, 2s steps, 8 connections, 1s warm-up")
+	fs.DurationVar(&o.timeout, "timeout", 45*time.Minute, "abort the whole run after this long")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if o.smoke {
+		if !set["users"] {
+			o.users = 200
+		}
+		if !set["duration"] && !set["durations"] {
+			o.duration = 2 * time.Second
+		}
+		if !set["conns"] {
+			*conns = "8"
+		}
+		if !set["warmup"] {
+			o.warmup = time.Second
+		}
+	}
+	var err error
+	if o.conns, err = parseConns(*conns); err != nil {
+		return o, err
+	}
+	switch {
+	case o.users < 1:
+		return o, errors.New("-users must be positive")
+	case o.duration < time.Second || o.duration > maxStep:
+		return o, fmt.Errorf("-duration must be between 1s and %s", maxStep)
+	case o.warmup < 0 || o.warmup > maxStep:
+		return o, fmt.Errorf("-warmup must be between 0 and %s", maxStep)
+	case o.threads < 1:
+		return o, errors.New("-threads must be positive")
+	case o.dbMaxConns < 0:
+		return o, errors.New("-db-max-conns must not be negative")
+	}
+	o.endpoints = endpoints
+	if o.only != "" {
+		var keep []endpoint
+		for _, name := range strings.Split(o.only, ",") {
+			switch strings.TrimSpace(name) {
+			case "list":
+				keep = append(keep, endpoints[0])
+			case "get-or-create":
+				keep = append(keep, endpoints[1])
+			default:
+				return o, fmt.Errorf("-endpoints: unknown endpoint %q (list, get-or-create)", name)
+			}
+		}
+		o.endpoints = keep
+	}
+	if o.adminURL == "" {
+		o.adminURL = firstNonEmpty(os.Getenv("BENCH_DATABASE_URL"), os.Getenv("DATABASE_URL"), defaultAdminURL)
+	}
+	if _, err := url.Parse(o.adminURL); err != nil {
+		return o, errors.New("-admin-url is not a URL")
+	}
+	return o, nil
+}
+
+func parseConns(s string) ([]int, error) {
+	var out []int
+	for _, part := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(part))
+		if err != nil || n < 1 || n > 1000 {
+			return nil, fmt.Errorf("-conns: %q is not a connection count", part)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if strings.TrimSpace(v) != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// repoRoot finds the module root (bench/ and cmd/accounts live there) from the working
+// directory upwards, so the driver runs from any directory inside the repository.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil &&
+			strings.Contains(string(b), "module github.com/brokerly/accounts\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("run bench inside the accounts repository (no go.mod of github.com/brokerly/accounts above the working directory)")
+		}
+		dir = parent
+	}
+}

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// result is one row of the table: one endpoint at one client count.
+type result struct {
+	endpoint endpoint
+	conns    int
+	svc      loadResult
+	pg       loadResult
+	rssMB    float64 // the service's highest VmRSS during its step
+	cpu      cpuSplit
+	pgCPU    cpuSplit
+}
+
+// run is the whole benchmark; every step is bounded by ctx and by its own deadline.
+func run(ctx context.Context, o options, stdout, stderr io.Writer) (err error) {
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(stderr, "%s bench: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+	}
+	for _, tool := range []string{"wrk", "pgbench"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("%s is not installed (go tool task deps:bench installs wrk and pgbench with apt-get)", tool)
+		}
+	}
+	loadBefore := loadAvg()
+	if l, err := strconv.ParseFloat(strings.Fields(loadBefore + " 0")[0], 64); err == nil && l > 0.5*float64(runtime.NumCPU()) {
+		logf("WARNING: load average %s before the run on %d CPUs: other work will distort the numbers", loadBefore, runtime.NumCPU())
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	work, err := os.MkdirTemp("", "accounts-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+
+	binary := o.binary
+	if binary == "" {
+		logf("building ./cmd/accounts")
+		binary = filepath.Join(work, "accounts")
+		if err := goBuild(ctx, root, binary); err != nil {
+			return err
+		}
+	}
+
+	db, err := newBenchDB(ctx, o.adminURL)
+	if err != nil {
+		return err
+	}
+	logf("database %s", db.name)
+	defer func() {
+		if o.keep {
+			logf("kept database %s (-keep); drop it with: DROP DATABASE %s WITH (FORCE)", db.name, db.name)
+			return
+		}
+		dropCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if derr := db.drop(dropCtx); derr != nil {
+			err = errors.Join(err, derr)
+		}
+	}()
+
+	svcEnv := serviceEnv(db.url, o)
+	if err := runMigrate(ctx, binary, svcEnv); err != nil {
+		return err
+	}
+	seedStart := time.Now()
+	if err := db.seed(ctx, o.users); err != nil {
+		return err
+	}
+	seedTime := time.Since(seedStart)
+	logf("seeded %d users, sessions and accounts in %s (vacuum analyze and checkpoint included)", o.users, seedTime.Round(100*time.Millisecond))
+	pgRole, err := db.setupBenchRole(ctx)
+	if err != nil {
+		return err
+	}
+	tokensFile := filepath.Join(work, "tokens.txt")
+	if err := writeTokens(tokensFile, o.users); err != nil {
+		return err
+	}
+
+	svc, err := startService(ctx, binary, svcEnv, stderr)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if serr := svc.stop(); serr != nil {
+			err = errors.Join(err, serr)
+		}
+	}()
+	logf("service pid %d on %s (DB_MAX_CONNS %s, LOG_LEVEL %s)", svc.pid(), svc.baseURL, orDefaultLabel(o.dbMaxConns), o.logLevel)
+	if err := checkEndpoints(ctx, svc.baseURL); err != nil {
+		return err
+	}
+
+	scripts := filepath.Join(root, "bench")
+	lua := filepath.Join(scripts, "wrk", "accounts.lua")
+	var results []result
+	for _, ep := range o.endpoints {
+		if o.warmup > 0 {
+			logf("warm-up %s (%s, %d connections)", ep.name, o.warmup, o.conns[0])
+			if _, err := runWrk(ctx, wrkArgs{lua: lua, url: svc.baseURL + ep.path, method: ep.method, tokens: tokensFile,
+				threads: o.threads, conns: o.conns[0], duration: o.warmup}); err != nil {
+				return fmt.Errorf("warm-up: %w", err)
+			}
+		}
+		for _, c := range o.conns {
+			r := result{endpoint: ep, conns: c}
+
+			logf("wrk     %-34s %3d connections, %s", ep.name, c, o.duration)
+			svc.resetPeakRSS()
+			meter := startCPUMeter(db.name, svc.pid())
+			r.svc, err = runWrk(ctx, wrkArgs{lua: lua, url: svc.baseURL + ep.path, method: ep.method, tokens: tokensFile,
+				threads: o.threads, conns: c, duration: o.duration})
+			r.cpu = meter.finish(r.svc.clientCPU)
+			if err != nil {
+				return err
+			}
+			r.rssMB = svc.peakRSSMB()
+
+			logf("pgbench %-34s %3d clients,     %s", ep.script, c, o.duration)
+			meter = startCPUMeter(db.name, 0)
+			r.pg, err = runPgbench(ctx, pgbenchArgs{script: filepath.Join(scripts, "pgbench", ep.script), role: pgRole,
+				users: o.users, clients: c, threads: o.threads, duration: o.duration, logDir: filepath.Join(work, "pglog")})
+			r.pgCPU = meter.finish(r.pg.clientCPU)
+			if err != nil {
+				return err
+			}
+			results = append(results, r)
+		}
+	}
+	hwm, rss := svc.memory()
+	if err := db.checkUnchanged(ctx, o.users); err != nil {
+		return err
+	}
+
+	env := machine(ctx, db)
+	printReport(stdout, report{
+		opts: o, results: results, seedTime: seedTime, hwmMB: hwm, rssMB: rss, machine: env,
+		loadBefore: loadBefore, loadAfter: loadAvg(),
+	})
+	return checkErrors(results)
+}
+
+// checkErrors fails the run when any request failed: a fast error is not a fast answer.
+func checkErrors(results []result) error {
+	var errs []error
+	for _, r := range results {
+		if n := r.svc.failures(); n > 0 {
+			errs = append(errs, fmt.Errorf("%s at %d connections: %d of %d requests failed (%s)",
+				r.endpoint.name, r.conns, n, r.svc.requests, r.svc.errorSummary))
+		}
+		if r.svc.requests == 0 {
+			errs = append(errs, fmt.Errorf("%s at %d connections: no request completed", r.endpoint.name, r.conns))
+		}
+		if r.pg.requests == 0 {
+			errs = append(errs, fmt.Errorf("pgbench %s at %d clients: no transaction completed", r.endpoint.script, r.conns))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func goBuild(ctx context.Context, root, out string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/accounts")
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build ./cmd/accounts: %v\n%s", err, b)
+	}
+	return nil
+}
+
+func orDefaultLabel(n int) string {
+	if n == 0 {
+		return "default"
+	}
+	return fmt.Sprint(n)
+}
+
+// machineInfo is what docs/benchmarks.md records about where a run happened.
+type machineInfo struct {
+	cpus     int
+	model    string
+	memory   string
+	postgres string
+	goVer    string
+}
+
+func machine(ctx context.Context, db *benchDB) machineInfo {
+	m := machineInfo{cpus: runtime.NumCPU(), model: cpuModel(), memory: memTotal(), goVer: runtime.Version()}
+	m.postgres = db.serverVersion(ctx)
+	return m
+}
+
+// loadAvg is the 1, 5 and 15 minute load averages: a busy machine makes any run suspect.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "?"
+}
