@@ -5,51 +5,124 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jackc/puddle/v2"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
+
+	"github.com/brokerly/accounts/ports"
 )
 
 // Config bounds the connection pool. Zero values take the defaults below.
 type Config struct {
-	URL             string // postgres://user:password@host:port/database?sslmode=...
-	MaxOpenConns    int
+	URL          string // postgres://user:password@host:port/database?sslmode=...
+	MaxOpenConns int    // the most connections open at once, idle or busy
+	// MaxIdleConns is accepted and ignored: the pool keeps up to MaxOpenConns idle
+	// connections and closes each after ConnMaxIdleTime.
 	MaxIdleConns    int
 	ConnMaxLifetime time.Duration
 	ConnMaxIdleTime time.Duration
+	// AcquireTimeout bounds the wait for a free connection when all MaxOpenConns are busy
+	// (or a new one is still being dialled); it then fails with ports.ErrTimeout. It should
+	// be well under the request deadline, so an exhausted pool answers quickly.
+	AcquireTimeout time.Duration
+	// ConnectTimeout bounds dialling and the startup handshake of one new connection, so
+	// a black-holed server cannot hang a dial. A connect_timeout in URL takes precedence.
+	ConnectTimeout time.Duration
 }
 
 const (
 	defaultMaxOpenConns    = 8
 	defaultConnMaxLifetime = 30 * time.Minute
 	defaultConnMaxIdleTime = 5 * time.Minute
+	defaultAcquireTimeout  = 2 * time.Second
+	defaultConnectTimeout  = 3 * time.Second
 )
 
 // Open builds the pool without connecting: the service must start while the database is
 // down and report it through Ready instead. Only a malformed URL fails here.
+//
+// The pool is pgxpool, not database/sql's: database/sql waits for a free connection for as
+// long as the caller's context lives and has no acquire timeout, so a pool exhausted by
+// stuck queries would hold every further request until its own deadline. Here
+// database/sql only borrows: it keeps no idle connections and opens as many as callers ask
+// for, and each "open" is an acquire from pgxpool (which holds the bound, MaxOpenConns)
+// under AcquireTimeout. Closing the returned DB closes the pgxpool too.
 func Open(_ context.Context, cfg Config) (*bun.DB, error) {
 	if cfg.URL == "" {
 		return nil, errors.New("postgres: database URL is empty")
 	}
-	connConfig, err := pgx.ParseConfig(cfg.URL)
+	poolConfig, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
 		// The parse error may quote the URL, password included: keep it out of logs.
 		return nil, errors.New("postgres: database URL is not a valid connection string")
 	}
+	if poolConfig.ConnConfig.ConnectTimeout == 0 { // the URL has no connect_timeout
+		poolConfig.ConnConfig.ConnectTimeout = orDefault(cfg.ConnectTimeout, defaultConnectTimeout)
+	}
+	poolConfig.MaxConns = int32(min(orDefault(cfg.MaxOpenConns, defaultMaxOpenConns), math.MaxInt32))
+	poolConfig.MinConns = 0 // connect on demand: nothing is dialled before the first query
+	poolConfig.MaxConnLifetime = orDefault(cfg.ConnMaxLifetime, defaultConnMaxLifetime)
+	poolConfig.MaxConnIdleTime = orDefault(cfg.ConnMaxIdleTime, defaultConnMaxIdleTime)
+	pool, err := pgxpool.NewWithConfig(context.Background(), poolConfig)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: create the connection pool: %w", err)
+	}
 
-	sqldb := stdlib.OpenDB(*connConfig)
-	maxOpen := orDefault(cfg.MaxOpenConns, defaultMaxOpenConns)
-	sqldb.SetMaxOpenConns(maxOpen)
-	sqldb.SetMaxIdleConns(orDefault(cfg.MaxIdleConns, maxOpen))
-	sqldb.SetConnMaxLifetime(orDefault(cfg.ConnMaxLifetime, defaultConnMaxLifetime))
-	sqldb.SetConnMaxIdleTime(orDefault(cfg.ConnMaxIdleTime, defaultConnMaxIdleTime))
-
+	sqldb := sql.OpenDB(&poolConnector{
+		Connector:      stdlib.GetPoolConnector(pool),
+		pool:           pool,
+		acquireTimeout: orDefault(cfg.AcquireTimeout, defaultAcquireTimeout),
+	})
+	sqldb.SetMaxIdleConns(0) // idle connections live in pgxpool, which checks them on reuse
+	sqldb.SetMaxOpenConns(0) // the bound is pgxpool's, where waiting has a timeout
 	return bun.NewDB(sqldb, pgdialect.New()), nil
+}
+
+// errAcquireTimeout is what a caller gets when no connection became free in time: a
+// timeout (504), not an outage, because the database may be fine and merely saturated.
+var errAcquireTimeout = fmt.Errorf("postgres: no pooled connection became free in time: %w", ports.ErrTimeout)
+
+// errPoolClosed is an acquire after Close (a request racing shutdown): unavailable.
+var errPoolClosed = fmt.Errorf("postgres: the connection pool is closed: %w", ports.ErrUnavailable)
+
+// poolConnector is database/sql's view of the pgxpool: every connection database/sql opens
+// is an acquire from the pool, bounded by acquireTimeout, and every close a release.
+// database/sql closes the connector (and so the pool) in DB.Close.
+type poolConnector struct {
+	driver.Connector
+	pool           *pgxpool.Pool
+	acquireTimeout time.Duration
+}
+
+func (c *poolConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	acquireCtx, cancel := context.WithTimeoutCause(ctx, c.acquireTimeout, errAcquireTimeout)
+	defer cancel()
+	conn, err := c.Connector.Connect(acquireCtx)
+	switch {
+	case err == nil:
+		return conn, nil
+	case errors.Is(err, puddle.ErrClosedPool):
+		return nil, errPoolClosed
+	case ctx.Err() == nil && errors.Is(context.Cause(acquireCtx), errAcquireTimeout):
+		// Only our own deadline fired; the caller's deadline or cancellation is reported
+		// as it is.
+		return nil, fmt.Errorf("%w (waited %s): %w", errAcquireTimeout, c.acquireTimeout, err)
+	}
+	return nil, err
+}
+
+func (c *poolConnector) Close() error {
+	c.pool.Close()
+	return nil
 }
 
 // orDefault returns v, or def when v is not positive.

@@ -2,7 +2,9 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -18,7 +20,6 @@ func TestOpenDoesNotConnect(t *testing.T) {
 	db, err := postgres.Open(context.Background(), postgres.Config{URL: unreachableURL})
 	require.NoError(t, err, "the service must start while the database is down")
 	t.Cleanup(func() { _ = db.Close() })
-	require.Equal(t, 8, db.DB.Stats().MaxOpenConnections, "bounded by default")
 
 	err = postgres.Ready(testContext(t), db)
 	require.ErrorIs(t, err, ports.ErrUnavailable)
@@ -40,4 +41,69 @@ func TestReady(t *testing.T) {
 	err := postgres.Ready(testContext(t), empty)
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "not applied")
+}
+
+// TestPoolAcquireTimeout: the pool is bounded (8 by default) and a caller that finds every
+// connection busy gets ports.ErrTimeout after AcquireTimeout instead of waiting for its
+// own deadline (design rule 12, reliability test 37).
+func TestPoolAcquireTimeout(t *testing.T) {
+	_, dbURL := pgtest.NewDB(t)
+	const acquireTimeout = 300 * time.Millisecond
+	for _, tc := range []struct {
+		name     string
+		maxConns int
+		want     int
+	}{{"default bound", 0, 8}, {"configured bound", 2, 2}} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, err := postgres.Open(context.Background(), postgres.Config{URL: dbURL, MaxOpenConns: tc.maxConns, AcquireTimeout: acquireTimeout})
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = db.Close() })
+			ctx := testContext(t)
+
+			var held []*sql.Conn
+			for range tc.want {
+				conn, err := db.DB.Conn(ctx)
+				require.NoError(t, err)
+				held = append(held, conn)
+			}
+			start := time.Now()
+			_, err = db.DB.Conn(ctx)
+			waited := time.Since(start)
+			require.ErrorIs(t, err, ports.ErrTimeout, "one more than the bound waits, then times out")
+			require.NotErrorIs(t, err, ports.ErrUnavailable)
+			require.GreaterOrEqual(t, waited, acquireTimeout)
+			require.Less(t, waited, acquireTimeout+time.Second)
+
+			require.NoError(t, held[0].Close())
+			conn, err := db.DB.Conn(ctx)
+			require.NoError(t, err, "a released connection is handed out again")
+			require.NoError(t, conn.PingContext(ctx))
+			require.NoError(t, conn.Close())
+			for _, c := range held[1:] {
+				require.NoError(t, c.Close())
+			}
+		})
+	}
+}
+
+// TestPoolCallerDeadlineAndClose: a caller deadline shorter than AcquireTimeout is reported as
+// the caller's own, and Close closes the pool so later calls are unavailable, not hung.
+func TestPoolCallerDeadlineAndClose(t *testing.T) {
+	_, dbURL := pgtest.NewDB(t)
+	db, err := postgres.Open(context.Background(), postgres.Config{URL: dbURL, MaxOpenConns: 1, AcquireTimeout: 5 * time.Second})
+	require.NoError(t, err)
+	conn, err := db.DB.Conn(testContext(t))
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithTimeout(testContext(t), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = db.DB.Conn(ctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Less(t, time.Since(start), 2*time.Second)
+
+	require.NoError(t, conn.Close())
+	require.NoError(t, db.Close())
+	err = postgres.Ready(testContext(t), db)
+	require.ErrorIs(t, err, ports.ErrUnavailable)
 }
