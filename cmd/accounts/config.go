@@ -14,20 +14,22 @@ import (
 // Config is read once, from the environment, and handed to the adapters as typed parts.
 // Every variable is documented in the README with its default.
 type Config struct {
-	DatabaseURL     string
-	DBMaxConns      int
-	HTTPAddr        string
-	AllowedOrigins  []string
-	AuthSecret      string
-	CookiePrefix    string
-	SecureCookies   bool
-	LogLevel        zapcore.Level
-	RequestTimeout  time.Duration
-	ShutdownTimeout time.Duration
-	CredentialKeys  string // parsed by the cipher adapter, which owns the format
-	AlpacaPaperURL  string
-	AlpacaLiveURL   string
-	BrokerTimeout   time.Duration
+	DatabaseURL      string
+	DBMaxConns       int
+	DBAcquireTimeout time.Duration
+	HTTPAddr         string
+	AllowedOrigins   []string
+	AuthSecret       string
+	CookiePrefix     string
+	SecureCookies    bool
+	LogLevel         zapcore.Level
+	RequestTimeout   time.Duration
+	ShutdownTimeout  time.Duration
+	ShutdownDrain    time.Duration
+	CredentialKeys   string // parsed by the cipher adapter, which owns the format
+	AlpacaPaperURL   string
+	AlpacaLiveURL    string
+	BrokerTimeout    time.Duration
 }
 
 const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/accounts?sslmode=disable"
@@ -56,6 +58,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if cfg.DBMaxConns, err = strconv.Atoi(env("DB_MAX_CONNS", "8")); err != nil || cfg.DBMaxConns < 1 {
 		errs = append(errs, fmt.Errorf("DB_MAX_CONNS must be a positive integer"))
 	}
+	if cfg.DBAcquireTimeout, err = parsePositiveDuration(env("DB_ACQUIRE_TIMEOUT", "2s")); err != nil {
+		errs = append(errs, fmt.Errorf("DB_ACQUIRE_TIMEOUT: %w", err))
+	}
 	if cfg.SecureCookies, err = strconv.ParseBool(env("BETTER_AUTH_SECURE_COOKIES", "false")); err != nil {
 		errs = append(errs, fmt.Errorf("BETTER_AUTH_SECURE_COOKIES must be true or false"))
 	}
@@ -67,6 +72,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if cfg.ShutdownTimeout, err = parsePositiveDuration(env("SHUTDOWN_TIMEOUT", "15s")); err != nil {
 		errs = append(errs, fmt.Errorf("SHUTDOWN_TIMEOUT: %w", err))
+	}
+	if cfg.ShutdownDrain, err = parseNonNegativeDuration(env("SHUTDOWN_DRAIN_PERIOD", "0s")); err != nil {
+		errs = append(errs, fmt.Errorf("SHUTDOWN_DRAIN_PERIOD: %w", err))
 	}
 	if cfg.BrokerTimeout, err = parsePositiveDuration(env("BROKER_TIMEOUT", "10s")); err != nil {
 		errs = append(errs, fmt.Errorf("BROKER_TIMEOUT: %w", err))
@@ -93,6 +101,14 @@ func parsePositiveDuration(s string) (time.Duration, error) {
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
 		return 0, fmt.Errorf("%q is not a positive duration such as 5s", s)
+	}
+	return d, nil
+}
+
+func parseNonNegativeDuration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not a duration such as 0s or 5s", s)
 	}
 	return d, nil
 }

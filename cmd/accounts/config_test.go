@@ -21,6 +21,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 	require.Empty(t, cfg.AllowedOrigins)
 	require.Equal(t, zapcore.InfoLevel, cfg.LogLevel)
 	require.Equal(t, 5*time.Second, cfg.RequestTimeout)
+	require.Equal(t, 2*time.Second, cfg.DBAcquireTimeout)
+	require.Zero(t, cfg.ShutdownDrain)
 }
 
 func TestLoadConfigReadsEverything(t *testing.T) {
@@ -33,6 +35,8 @@ func TestLoadConfigReadsEverything(t *testing.T) {
 		"LOG_LEVEL":                  "debug",
 		"DB_MAX_CONNS":               "4",
 		"REQUEST_TIMEOUT":            "2s",
+		"DB_ACQUIRE_TIMEOUT":         "500ms",
+		"SHUTDOWN_DRAIN_PERIOD":      "3s",
 	}))
 	require.NoError(t, err)
 	require.Equal(t, "postgres://app@db:5432/x", cfg.DatabaseURL)
@@ -43,6 +47,8 @@ func TestLoadConfigReadsEverything(t *testing.T) {
 	require.Equal(t, zapcore.DebugLevel, cfg.LogLevel)
 	require.Equal(t, 4, cfg.DBMaxConns)
 	require.Equal(t, 2*time.Second, cfg.RequestTimeout)
+	require.Equal(t, 500*time.Millisecond, cfg.DBAcquireTimeout)
+	require.Equal(t, 3*time.Second, cfg.ShutdownDrain)
 }
 
 func TestLoadConfigReportsEveryBadValue(t *testing.T) {
@@ -52,9 +58,11 @@ func TestLoadConfigReportsEveryBadValue(t *testing.T) {
 		"LOG_LEVEL":                  "loud",
 		"REQUEST_TIMEOUT":            "-1s",
 		"CORS_ALLOWED_ORIGINS":       "*",
+		"DB_ACQUIRE_TIMEOUT":         "0s",
+		"SHUTDOWN_DRAIN_PERIOD":      "-1s",
 	}))
 	require.Error(t, err)
-	for _, want := range []string{"DB_MAX_CONNS", "BETTER_AUTH_SECURE_COOKIES", "LOG_LEVEL", "REQUEST_TIMEOUT", "CORS_ALLOWED_ORIGINS"} {
+	for _, want := range []string{"DB_MAX_CONNS", "DB_ACQUIRE_TIMEOUT", "SHUTDOWN_DRAIN_PERIOD", "BETTER_AUTH_SECURE_COOKIES", "LOG_LEVEL", "REQUEST_TIMEOUT", "CORS_ALLOWED_ORIGINS"} {
 		require.Contains(t, err.Error(), want)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/brokerly/accounts/adapters/alpaca"
 	"github.com/brokerly/accounts/adapters/betterauth"
@@ -73,7 +74,7 @@ var httpModule = fx.Module("http",
 )
 
 func postgresConfig(cfg Config) postgres.Config {
-	return postgres.Config{URL: cfg.DatabaseURL, MaxOpenConns: cfg.DBMaxConns, MaxIdleConns: cfg.DBMaxConns}
+	return postgres.Config{URL: cfg.DatabaseURL, MaxOpenConns: cfg.DBMaxConns, AcquireTimeout: cfg.DBAcquireTimeout}
 }
 
 // openDatabase does not ping: the service starts while the database is down and reports
@@ -95,7 +96,11 @@ func newHTTPServer(cfg Config, application app.Application, verifier ports.Sessi
 	}, application, verifier, func(ctx context.Context) error { return postgres.Ready(ctx, db) }, log)
 }
 
-// startHTTPServer listens in OnStart, so a taken port fails the start, and drains in OnStop.
+// startHTTPServer listens in OnStart, so a taken port fails the start, and drains in OnStop:
+// /readyz turns 503 at once, the server keeps serving through the drain period (while load
+// balancers notice), then stops accepting connections and waits up to SHUTDOWN_TIMEOUT for
+// in-flight requests. Its hook is appended after openDatabase's (the server depends on the
+// pool), and fx stops in reverse order, so the pool closes only after this returns.
 func startHTTPServer(lc fx.Lifecycle, cfg Config, srv *httpadapter.Server, log *zap.Logger) {
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {
@@ -112,6 +117,16 @@ func startHTTPServer(lc fx.Lifecycle, cfg Config, srv *httpadapter.Server, log *
 			return nil
 		},
 		OnStop: func(ctx context.Context) error {
+			srv.BeginDrain()
+			if cfg.ShutdownDrain > 0 {
+				log.Info("draining", zap.Duration("period", cfg.ShutdownDrain))
+				timer := time.NewTimer(cfg.ShutdownDrain)
+				select {
+				case <-timer.C:
+				case <-ctx.Done():
+					timer.Stop()
+				}
+			}
 			stopCtx, cancel := context.WithTimeout(ctx, cfg.ShutdownTimeout)
 			defer cancel()
 			return srv.Shutdown(stopCtx)
