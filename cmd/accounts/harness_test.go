@@ -147,7 +147,14 @@ func (b *logBuffer) String() string {
 // startService runs `accounts serve --migrate` on a free port and waits until it listens.
 func startService(t *testing.T, dbURL string, extraEnv ...string) *service {
 	t.Helper()
-	cmd := exec.Command(builtBinary(t), "serve", "--migrate")
+	return startServiceArgs(t, []string{"serve", "--migrate"}, dbURL, extraEnv...)
+}
+
+// startServiceArgs is startService with the binary's arguments given, e.g. a plain "serve"
+// that must start while the database is down.
+func startServiceArgs(t *testing.T, args []string, dbURL string, extraEnv ...string) *service {
+	t.Helper()
+	cmd := exec.Command(builtBinary(t), args...)
 	cmd.Env = append([]string{
 		"PATH=" + os.Getenv("PATH"),
 		"DATABASE_URL=" + dbURL,
