@@ -70,7 +70,7 @@ func TestLookupSessionDatabaseDown(t *testing.T) {
 func TestSessionFunctionIsLockedDown(t *testing.T) {
 	db, _ := pgtest.NewDB(t)
 	ctx := testContext(t)
-	const fn = "public.accounts_session_user(text)"
+	const fn = "public.accounts_session_lookup(text)"
 
 	var definer bool
 	var volatility, config string
@@ -94,7 +94,7 @@ func TestSessionFunctionIsLockedDown(t *testing.T) {
 	pgtest.CreateSession(t, db, alice, token, time.Now().Add(time.Hour))
 	err := asApp(t, db, nil, func(ctx context.Context, tx *sql.Tx) error {
 		var uid sql.NullString
-		require.NoError(t, tx.QueryRowContext(ctx, `SELECT public.accounts_session_user($1)`, token).Scan(&uid))
+		require.NoError(t, tx.QueryRowContext(ctx, `SELECT user_id FROM public.accounts_session_lookup($1)`, token).Scan(&uid))
 		require.Equal(t, alice.String(), uid.String)
 		return nil
 	})
