@@ -30,6 +30,7 @@ type Config struct {
 	AlpacaPaperURL   string
 	AlpacaLiveURL    string
 	BrokerTimeout    time.Duration
+	SessionCacheSize int // 0 disables the session cache
 }
 
 const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/accounts?sslmode=disable"
@@ -60,6 +61,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if cfg.DBAcquireTimeout, err = parsePositiveDuration(env("DB_ACQUIRE_TIMEOUT", "2s")); err != nil {
 		errs = append(errs, fmt.Errorf("DB_ACQUIRE_TIMEOUT: %w", err))
+	}
+	if cfg.SessionCacheSize, err = strconv.Atoi(env("SESSION_CACHE_SIZE", "100000")); err != nil || cfg.SessionCacheSize < 0 {
+		errs = append(errs, fmt.Errorf("SESSION_CACHE_SIZE must be a non-negative integer"))
 	}
 	if cfg.SecureCookies, err = strconv.ParseBool(env("BETTER_AUTH_SECURE_COOKIES", "false")); err != nil {
 		errs = append(errs, fmt.Errorf("BETTER_AUTH_SECURE_COOKIES must be true or false"))

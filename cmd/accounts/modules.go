@@ -25,9 +25,25 @@ var postgresModule = fx.Module("postgres",
 	fx.Provide(
 		openDatabase,
 		fx.Annotate(postgres.NewTransactor, fx.As(new(ports.Transactor))),
-		fx.Annotate(postgres.NewSessionStore, fx.As(new(betterauth.SessionStore))),
+		newSessionStore,
 	),
 )
+
+// newSessionStore caches verified sessions unless SESSION_CACHE_SIZE is 0; the cache
+// listens for session changes while the service runs, so revocation takes effect within
+// postgres.RevocationBound.
+func newSessionStore(lc fx.Lifecycle, cfg Config, db *bun.DB, log *zap.Logger) (betterauth.SessionStore, error) {
+	store := postgres.NewSessionStore(db)
+	if cfg.SessionCacheSize == 0 {
+		return store, nil
+	}
+	cache, err := postgres.NewSessionCache(store, cfg.DatabaseURL, cfg.SessionCacheSize, log.Named("session-cache"))
+	if err != nil {
+		return nil, err
+	}
+	lc.Append(fx.StartStopHook(cache.Start, cache.Stop))
+	return cache, nil
+}
 
 var authModule = fx.Module("betterauth",
 	fx.Provide(func(cfg Config, store betterauth.SessionStore) (ports.SessionVerifier, error) {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/brokerly/accounts/adapters/postgres"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -65,7 +66,8 @@ func TestRel20_PoolBleedOverHTTP(t *testing.T) {
 	defer conn.Close(ctx)
 	rows, err := conn.Query(ctx, `SELECT pid::text || ' ' || coalesce(state, '') || ' ' || (xact_start IS NULL)::text
 		FROM pg_stat_activity
-		WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`)
+		WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+		  AND application_name <> $1`, postgres.ListenerApplicationName)
 	require.NoError(t, err)
 	pids, err = pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)
@@ -385,7 +387,8 @@ func watchBackends(t *testing.T, dbURL string) (stop func() int) {
 		for {
 			var n int
 			if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-				WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`).Scan(&n); err != nil {
+				WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+				  AND application_name <> $1`, postgres.ListenerApplicationName).Scan(&n); err != nil {
 				if ctx.Err() == nil {
 					err2 = err
 				}
