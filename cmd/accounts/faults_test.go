@@ -560,6 +560,10 @@ func TestRel38_GracefulShutdown(t *testing.T) {
 	})
 	require.Contains(t, readyz.body, `"code":"unavailable"`)
 	t.Logf("/readyz 503 %s after SIGTERM", took.Round(time.Millisecond))
+	time.Sleep(time.Until(signalled.Add(drain / 2)))
+	readyz = faultDo(faultFreshClient, svc.baseURL, "GET", "/readyz", "")
+	require.NoError(t, readyz.err, "still accepting halfway through the drain period")
+	require.Equal(t, 503, readyz.status, "%s", readyz)
 
 	// Then the listener closes: new connections are refused while the PUT is still in flight.
 	addr := strings.TrimPrefix(svc.baseURL, "http://")
