@@ -110,3 +110,16 @@ func TestParseFlags(t *testing.T) {
 	_, err = parseFlags([]string{"-conns", "8,x"}, os.Stderr)
 	require.Error(t, err)
 }
+
+func TestTokenLinesHaveOneWidth(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens.txt")
+	require.NoError(t, writeTokens(path, 1234))
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	require.Len(t, lines, 1234)
+	for _, l := range lines {
+		require.Len(t, l, 77) // the wrk script seeks by line width
+	}
+	require.Len(t, b, 1234*78)
+}

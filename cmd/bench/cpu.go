@@ -20,6 +20,7 @@ const clockTicks = 100
 // has 200 % in all).
 type cpuSplit struct {
 	service, postgres, client float64
+	other                     float64 // everything else busy on the machine: other work distorts the step
 	ok                        bool
 }
 
@@ -36,6 +37,7 @@ type cpuMeter struct {
 	svcCPU  [2]time.Duration
 	svcOK   bool
 	pgFound bool
+	busy    time.Duration // the machine's busy CPU time (/proc/stat) at the start
 	quit    chan struct{}
 	done    chan struct{}
 }
@@ -45,6 +47,7 @@ func startCPUMeter(db string, svcPID int) *cpuMeter {
 		quit: make(chan struct{}), done: make(chan struct{})}
 	m.sample()
 	m.first = maps.Clone(m.last)
+	m.busy = machineBusy()
 	if st, ok := procStat(svcPID); ok && svcPID > 0 {
 		m.svcCPU[0], m.svcOK = st.self, true
 	}
@@ -108,8 +111,33 @@ func (m *cpuMeter) finish(client time.Duration) cpuSplit {
 	for pid, cpu := range m.last {
 		pg += cpu - m.first[pid]
 	}
+	svc := m.svcCPU[1] - m.svcCPU[0]
+	other := max(0, machineBusy()-m.busy-svc-pg-client)
 	pct := func(d time.Duration) float64 { return 100 * d.Seconds() / wall.Seconds() }
-	return cpuSplit{service: pct(m.svcCPU[1] - m.svcCPU[0]), postgres: pct(pg), client: pct(client), ok: true}
+	return cpuSplit{service: pct(svc), postgres: pct(pg), client: pct(client), other: pct(other), ok: true}
+}
+
+// machineBusy is the CPU time all CPUs spent on anything but idling and waiting for I/O,
+// from the first line of /proc/stat.
+func machineBusy() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	var ticks int64
+	for i, v := range f[1:9] { // user nice system idle iowait irq softirq steal
+		if i == 3 || i == 4 {
+			continue
+		}
+		n, _ := strconv.ParseInt(v, 10, 64)
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks
 }
 
 type procStatLine struct {

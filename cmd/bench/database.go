@@ -40,7 +40,8 @@ func signWith(secret, tok string) string {
 	return tok + "." + base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
-// writeTokens writes the signed bearer of every seeded user, one a line, for wrk.
+// writeTokens writes the signed bearer of every seeded user, one a line, for wrk. Every
+// line has the same length (32 + 1 + 44 characters), so the wrk script seeks to a random one.
 func writeTokens(path string, users int) error {
 	f, err := os.Create(path)
 	if err != nil {

@@ -36,6 +36,7 @@ type options struct {
 	logLevel   string
 	adminURL   string
 	binary     string
+	rev        string
 	only       string
 	endpoints  []endpoint
 	keep       bool
@@ -84,12 +85,13 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of each load step (wrk or pgbench), at most 15s")
 	fs.DurationVar(&o.duration, "durations", 10*time.Second, "alias of -duration")
 	conns := fs.String("conns", "8,32,64", "comma-separated client connections: each is one wrk step and one pgbench step per endpoint")
-	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "wrk warm-up per endpoint before measuring")
+	fs.DurationVar(&o.warmup, "warmup", 5*time.Second, "wrk warm-up per endpoint before measuring (fills the service's session cache)")
 	fs.IntVar(&o.threads, "threads", 2, "wrk threads (-t) and pgbench threads (-j)")
 	fs.IntVar(&o.dbMaxConns, "db-max-conns", 0, "the service's DB_MAX_CONNS (0: the service's default)")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "the service's LOG_LEVEL (warn: no per-request log lines)")
 	fs.StringVar(&o.adminURL, "admin-url", "", "PostgreSQL URL of an administrator (superuser) on the server to use; its database part is ignored\n(default: $BENCH_DATABASE_URL, else $DATABASE_URL, else "+defaultAdminURL+")")
-	fs.StringVar(&o.binary, "binary", "", "a prebuilt accounts binary (default: go build ./cmd/accounts)")
+	fs.StringVar(&o.binary, "binary", "", "a prebuilt accounts binary (default: go build ./cmd/accounts of the working tree)")
+	fs.StringVar(&o.rev, "rev", "", "build the service from this git revision instead of the working tree (e.g. HEAD, a commit)")
 	fs.StringVar(&o.only, "endpoints", "", "comma-separated subset of endpoints to run: list, get-or-create (default both)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the database (and print its name) instead of dropping it")
 	fs.BoolVar(&o.smoke, "smoke", false, "a few seconds: 200 users, 2s steps, 8 connections, 1s warm-up")
@@ -131,6 +133,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("-threads must be positive")
 	case o.dbMaxConns < 0:
 		return o, errors.New("-db-max-conns must not be negative")
+	case o.binary != "" && o.rev != "":
+		return o, errors.New("-binary and -rev exclude each other")
 	}
 	o.endpoints = endpoints
 	if o.only != "" {

@@ -15,6 +15,7 @@ type report struct {
 	machine  machineInfo
 
 	loadBefore, loadAfter string
+	built                 string // which service was measured
 }
 
 // printReport writes the run as markdown: a header of what ran where, the table, and the
@@ -25,13 +26,13 @@ func printReport(w io.Writer, r report) {
 	fmt.Fprintf(w, "- machine: %d CPUs (%s), %s RAM; %s; %s\n", m.cpus, m.model, m.memory, m.postgres, m.goVer)
 	fmt.Fprintf(w, "- load average before / after the run: %s / %s (the bench's own load included after)\n", r.loadBefore, r.loadAfter)
 	fmt.Fprintf(w, "- seeding %d users (user, session, account; vacuum analyze; checkpoint): %s\n", r.opts.users, r.seedTime.Round(100*time.Millisecond))
-	fmt.Fprintf(w, "- service: DB_MAX_CONNS %s, LOG_LEVEL %s; wrk -t %d --latency, random user per request (bearer)\n",
-		orDefaultLabel(r.opts.dbMaxConns), r.opts.logLevel, r.opts.threads)
+	fmt.Fprintf(w, "- service: built from %s; its defaults but DB_MAX_CONNS %s, LOG_LEVEL %s; wrk -t %d --latency, random user per request (bearer)\n",
+		r.built, orDefaultLabel(r.opts.dbMaxConns), r.opts.logLevel, r.opts.threads)
 	fmt.Fprintf(w, "- pgbench: -M prepared -j %d as %s (non-owner, member of accounts_app), random user per transaction\n", r.opts.threads, benchRole)
 	fmt.Fprintf(w, "- service peak RSS (VmHWM, whole run): %.1f MB; VmRSS at the end: %.1f MB\n", r.hwmMB, r.rssMB)
-	fmt.Fprintf(w, "- CPU columns: %% of one core during the step: the service / the bench database's PostgreSQL backends / the load generator (%d CPUs = %d%%)\n\n", m.cpus, 100*m.cpus)
+	fmt.Fprintf(w, "- CPU columns: %% of one core during the step: the service / the bench database's PostgreSQL backends / the load generator / everything else on the machine (%d CPUs = %d%%; a large last number means the step is distorted)\n\n", m.cpus, 100*m.cpus)
 
-	fmt.Fprintln(w, "| endpoint | conns | service req/s | p50 ms | p99 ms | pgbench tps | pgbench p50 ms | pgbench p99 ms | ratio | peak RSS MB | CPU svc/pg/wrk | CPU pg/pgbench |")
+	fmt.Fprintln(w, "| endpoint | conns | service req/s | p50 ms | p99 ms | pgbench tps | pgbench p50 ms | pgbench p99 ms | ratio | peak RSS MB | CPU svc/pg/wrk/other | CPU pg/pgbench/other |")
 	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, x := range r.results {
 		fmt.Fprintf(w, "| %s | %d | %.0f | %s | %s | %.0f | %s | %s | %s | %.1f | %s | %s |\n",
@@ -90,12 +91,12 @@ func split3(c cpuSplit) string {
 	if !c.ok {
 		return "-"
 	}
-	return fmt.Sprintf("%.0f/%.0f/%.0f", c.service, c.postgres, c.client)
+	return fmt.Sprintf("%.0f/%.0f/%.0f/%.0f", c.service, c.postgres, c.client, c.other)
 }
 
 func split2(c cpuSplit) string {
 	if !c.ok {
 		return "-"
 	}
-	return fmt.Sprintf("%.0f/%.0f", c.postgres, c.client)
+	return fmt.Sprintf("%.0f/%.0f/%.0f", c.postgres, c.client, c.other)
 }

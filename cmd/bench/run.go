@@ -49,11 +49,19 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) (err error) {
 	}
 	defer os.RemoveAll(work)
 
-	binary := o.binary
+	binary, built := o.binary, "the binary "+o.binary
 	if binary == "" {
-		logf("building ./cmd/accounts")
 		binary = filepath.Join(work, "accounts")
-		if err := goBuild(ctx, root, binary); err != nil {
+		src := root
+		if o.rev != "" {
+			if src, built, err = exportRev(ctx, root, o.rev, filepath.Join(work, "src")); err != nil {
+				return err
+			}
+		} else {
+			built = workTreeLabel(ctx, root)
+		}
+		logf("building ./cmd/accounts of %s", built)
+		if err := goBuild(ctx, src, binary); err != nil {
 			return err
 		}
 	}
@@ -152,7 +160,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) (err error) {
 	env := machine(ctx, db)
 	printReport(stdout, report{
 		opts: o, results: results, seedTime: seedTime, hwmMB: hwm, rssMB: rss, machine: env,
-		loadBefore: loadBefore, loadAfter: loadAvg(),
+		loadBefore: loadBefore, loadAfter: loadAvg(), built: built,
 	})
 	return checkErrors(results)
 }
@@ -184,6 +192,48 @@ func goBuild(ctx context.Context, root, out string) error {
 		return fmt.Errorf("go build ./cmd/accounts: %v\n%s", err, b)
 	}
 	return nil
+}
+
+// exportRev extracts rev's tree (git archive) into dir, for a build of a committed
+// revision whatever the working tree holds.
+func exportRev(ctx context.Context, root, rev, dir string) (src, label string, err error) {
+	out, err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--short", rev+"^{commit}").Output()
+	if err != nil {
+		return "", "", fmt.Errorf("-rev %s: not a commit of this repository", rev)
+	}
+	hash := strings.TrimSpace(string(out))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", "", err
+	}
+	archive := exec.CommandContext(ctx, "git", "-C", root, "archive", "--format=tar", hash)
+	untar := exec.CommandContext(ctx, "tar", "-x", "-C", dir)
+	if untar.Stdin, err = archive.StdoutPipe(); err != nil {
+		return "", "", err
+	}
+	if err := untar.Start(); err != nil {
+		return "", "", err
+	}
+	aerr := archive.Run()
+	if err := errors.Join(aerr, untar.Wait()); err != nil {
+		return "", "", fmt.Errorf("export %s: %w", hash, err)
+	}
+	return dir, "commit " + hash, nil
+}
+
+// workTreeLabel names what a working-tree build contains: HEAD, and whether files outside
+// the bench's own differ from it.
+func workTreeLabel(ctx context.Context, root string) string {
+	head, err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "the working tree"
+	}
+	label := "the working tree at " + strings.TrimSpace(string(head))
+	dirty, err := exec.CommandContext(ctx, "git", "-C", root, "status", "--porcelain", "--untracked-files=no",
+		"--", ".", ":!cmd/bench", ":!bench", ":!docs", ":!Taskfile.yml").Output()
+	if err == nil && len(strings.TrimSpace(string(dirty))) > 0 {
+		label += " with uncommitted changes"
+	}
+	return label
 }
 
 func orDefaultLabel(n int) string {
