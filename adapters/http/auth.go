@@ -15,24 +15,39 @@ import (
 
 // authenticate guards /api/*: it resolves the caller from the session and nothing after it
 // runs without one. Every refusal is the same ErrUnauthenticated, so the 401 body never
-// hints at which check failed.
+// hints at which check failed; a client that keeps failing gets 429 instead (see
+// authLimiter), whatever it presents, until its budget refills.
 func (s *Server) authenticate(c *fiber.Ctx) error {
-	proof, viaCookie := s.sessionProof(c)
-	if proof == (ports.SessionProof{}) {
-		return ports.ErrUnauthenticated // nothing presented: no reason to ask the database
-	}
-	c.Locals(localSecrets, secretsOf(proof))
-	uid, err := s.verifier.Verify(c.UserContext(), proof)
+	uid, viaCookie, err := s.resolveSession(c)
 	if err != nil {
-		return verifyError(err)
-	}
-	if uid.IsZero() {
-		return ports.ErrUnauthenticated // a verifier bug must not mean "no user, all rows"
+		if s.limiter != nil && errors.Is(err, ports.ErrUnauthenticated) {
+			if limited := s.limiter.fail(c.Context().RemoteIP()); limited != nil {
+				return limited
+			}
+		}
+		return err
 	}
 	c.Locals(localUser, uid)
 	c.Locals(localViaCookie, viaCookie)
 	c.Set(fiber.HeaderCacheControl, "no-store") // per-user data must not sit in shared caches
 	return c.Next()
+}
+
+// resolveSession returns the caller the request's session belongs to.
+func (s *Server) resolveSession(c *fiber.Ctx) (user.ID, bool, error) {
+	proof, viaCookie := s.sessionProof(c)
+	if proof == (ports.SessionProof{}) {
+		return user.ID{}, false, ports.ErrUnauthenticated // nothing presented: no reason to ask the database
+	}
+	c.Locals(localSecrets, secretsOf(proof))
+	uid, err := s.verifier.Verify(c.UserContext(), proof)
+	if err != nil {
+		return user.ID{}, false, verifyError(err)
+	}
+	if uid.IsZero() {
+		return user.ID{}, false, ports.ErrUnauthenticated // a verifier bug must not mean "no user, all rows"
+	}
+	return uid, viaCookie, nil
 }
 
 // sessionProof picks what the client presented: a bearer token if there is one, else the

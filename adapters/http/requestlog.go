@@ -3,6 +3,7 @@ package httpadapter
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"strings"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/brokerly/accounts/domain/user"
+	"github.com/brokerly/accounts/ports"
 )
 
 // localKey keys this package's values in fiber.Ctx.Locals, so no other middleware can
@@ -94,6 +96,11 @@ func (s *Server) logRequest(c *fiber.Ctx) {
 	}
 	if err, ok := c.Locals(localError).(error); ok {
 		fields = append(fields, zap.String("error", redact(err.Error(), c)))
+		if errors.Is(err, ports.ErrUndecryptable) {
+			// A stored secret that does not open was tampered with or moved, or its key is
+			// gone: worth an alert, not just an error count.
+			fields = append(fields, zap.String("security_event", "undecryptable_secret"))
+		}
 	}
 	if stack, ok := c.Locals(localPanicStack).(string); ok {
 		fields = append(fields, zap.String("stack", stack))

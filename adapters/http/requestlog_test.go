@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/brokerly/accounts/ports"
 )
 
 func TestRequestLog_OneLinePerRequestWithItsFields(t *testing.T) {
@@ -98,4 +100,20 @@ func TestRequestLog_NeverLogsSecrets(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Reliability test 27 at the edge: a secret that does not open is a generic 500 for the
+// client and a security event in the log.
+func TestRequestLog_UndecryptableSecretIsASecurityEvent(t *testing.T) {
+	e := newEnv(t, withTx(errTx{fmt.Errorf("open api key of credential 42: %w", ports.ErrUndecryptable)}))
+	p := requireProblem(t, e.do(newRequest(http.MethodGet, "/api/accounts", "", withCookie(secureCookie, cookieA))),
+		http.StatusInternalServerError, "internal")
+	assert.NotContains(t, p.Detail, "decrypt")
+	f := e.logs.All()[0].ContextMap()
+	assert.Equal(t, "undecryptable_secret", f["security_event"])
+	assert.Contains(t, f["error"], "credential 42")
+
+	e = newEnv(t, withTx(errTx{errDatabaseExploded}))
+	e.do(newRequest(http.MethodGet, "/api/accounts", "", withCookie(secureCookie, cookieA)))
+	assert.NotContains(t, e.logs.All()[0].ContextMap(), "security_event")
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"runtime/debug"
@@ -50,6 +51,13 @@ type Config struct {
 	IdleTimeout  time.Duration
 	// RequestTimeout is the deadline every use case (and the session check) runs under.
 	RequestTimeout time.Duration
+	// AuthFailureRate and AuthFailureBurst limit failed authentication (401s) per client
+	// IP with a token bucket: Burst failures at once, then Rate per second; past that the
+	// client gets 429 until it has earned a token back. Authenticated requests are never
+	// limited. Zero takes the defaults; DisableAuthFailureLimit turns the limit off.
+	AuthFailureRate         float64
+	AuthFailureBurst        int
+	DisableAuthFailureLimit bool
 }
 
 // Validate reports configuration that would make the server insecure or useless. NewServer
@@ -67,7 +75,8 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("http: invalid session cookie name %q", n))
 		}
 	}
-	if c.BodyLimit < 0 || c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 || c.RequestTimeout < 0 {
+	if c.BodyLimit < 0 || c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 || c.RequestTimeout < 0 ||
+		c.AuthFailureRate < 0 || c.AuthFailureBurst < 0 || math.IsNaN(c.AuthFailureRate) || math.IsInf(c.AuthFailureRate, 0) {
 		errs = append(errs, errors.New("http: limits and timeouts must not be negative"))
 	}
 	return errors.Join(errs...)
@@ -88,6 +97,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = DefaultRequestTimeout
+	}
+	if c.AuthFailureRate == 0 {
+		c.AuthFailureRate = DefaultAuthFailureRate
+	}
+	if c.AuthFailureBurst == 0 {
+		c.AuthFailureBurst = DefaultAuthFailureBurst
 	}
 	return c
 }
@@ -118,6 +133,7 @@ type Server struct {
 	log      *zap.Logger
 	origins  map[string]struct{}
 	allow    map[string][]string // path → methods, for the Allow header of a 405
+	limiter  *authLimiter        // nil when the failed-authentication limit is off
 	draining atomic.Bool
 }
 
@@ -145,6 +161,9 @@ func NewServer(cfg Config, application app.Application, verifier ports.SessionVe
 		log:      log,
 		origins:  map[string]struct{}{},
 		allow:    map[string][]string{},
+	}
+	if !cfg.DisableAuthFailureLimit {
+		s.limiter = newAuthLimiter(cfg.AuthFailureRate, cfg.AuthFailureBurst)
 	}
 	for _, o := range cfg.AllowedOrigins {
 		n, _ := normalizeOrigin(o) // validated above
