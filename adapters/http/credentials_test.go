@@ -15,7 +15,7 @@ import (
 )
 
 // accountOf creates the browser user's account and returns its id.
-func (e *env) accountOf(t *testing.T, as reqOption) string {
+func (e *env) accountOf(t testing.TB, as reqOption) string {
 	t.Helper()
 	resp := e.do(newRequest(http.MethodPost, "/api/accounts/get-or-create", "", as))
 	require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -23,7 +23,7 @@ func (e *env) accountOf(t *testing.T, as reqOption) string {
 }
 
 // storeCredential stores, by default, the key pair the fake broker accepts under accountID.
-func (e *env) storeCredential(t *testing.T, as reqOption, accountID, body string) Credential {
+func (e *env) storeCredential(t testing.TB, as reqOption, accountID, body string) Credential {
 	t.Helper()
 	if body == "" {
 		body = fmt.Sprintf(`{"account_id":%q,"credential_type":"alpaca","api_key":%q,"secret_key":%q}`, accountID, validAPIKey, validSecret)

@@ -261,7 +261,7 @@ func readBody(t testing.TB, resp *http.Response) []byte {
 	return b
 }
 
-func decodeAs[T any](t *testing.T, resp *http.Response) T {
+func decodeAs[T any](t testing.TB, resp *http.Response) T {
 	t.Helper()
 	var v T
 	body := readBody(t, resp)

@@ -98,6 +98,15 @@ func TestStoreCredentialUnderAnotherUsersAccountIsNotFound(t *testing.T) {
 	require.ErrorIs(t, err, domain.ErrNotFound)
 }
 
+// The nil UUID is well formed but names no account: not found, never an internal error.
+func TestStoreCredentialUnderTheNilUUIDIsNotFound(t *testing.T) {
+	f := newCredentialFixture(t)
+	_, err := command.NewStoreCredentialHandler(f.store, f.cipher, f.clock).Handle(context.Background(), command.StoreCredential{
+		Actor: f.alice, AccountID: "00000000-0000-0000-0000-000000000000", CredentialType: "alpaca", APIKey: "K", SecretKey: "S",
+	})
+	require.ErrorIs(t, err, domain.ErrNotFound)
+}
+
 func TestStoreCredentialReportsEveryInvalidField(t *testing.T) {
 	f := newCredentialFixture(t)
 	empty := " "

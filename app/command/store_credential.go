@@ -41,6 +41,11 @@ func (h StoreCredentialHandler) Handle(ctx context.Context, cmd StoreCredential)
 	if err != nil {
 		return credential.Credential{}, err
 	}
+	if in.accountID.IsZero() {
+		// Well formed, but no account ever has the nil UUID: not found, like any id that is
+		// not the caller's (found by FuzzDecodeStoreCredential; it was a 500).
+		return credential.Credential{}, fmt.Errorf("store credential: account %s: %w", in.accountID, domain.ErrNotFound)
+	}
 	draft, err := credential.NewDraft(in.accountID, cmd.Actor, in.kind, in.env, in.nickname, h.clock.Now())
 	if err != nil {
 		return credential.Credential{}, fmt.Errorf("store credential: %w", err)
