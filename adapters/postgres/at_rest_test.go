@@ -54,7 +54,7 @@ func canaryNeedles() []string {
 	return needles
 }
 
-func TestCredentialsAtRestHoldNoPlaintext(t *testing.T) {
+func TestRel12_CredentialsAtRestHoldNoPlaintext(t *testing.T) {
 	db, _ := pgtest.NewDB(t)
 	ctx := testContext(t)
 	cipher := newTestCipher(t)
@@ -114,7 +114,7 @@ func TestCredentialsAtRestHoldNoPlaintext(t *testing.T) {
 // Reliability test 27: sealed values moved by someone with direct table access (between
 // users, between a user's rows, between the two columns), or altered by one byte, never
 // open; the read fails closed with ErrUndecryptable.
-func TestCredentialsMovedOrTamperedAtRestFailClosed(t *testing.T) {
+func TestRel27_MovedOrTamperedAtRestFailClosed(t *testing.T) {
 	db, _ := pgtest.NewDB(t)
 	ctx := testContext(t)
 	cipher := newTestCipher(t)

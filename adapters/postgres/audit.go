@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
+
+	"github.com/brokerly/accounts/ports"
 )
 
 // auditSQL returns one line per problem with the row-level security setup: the attributes
@@ -51,35 +54,170 @@ UNION ALL SELECT 'table ' || t.relname || ' policy ' || p.polname || ' applies t
 // the rotation-only one. Each must be unable to sidestep the policies.
 var auditedRoles = []string{string(appRole), string(rotatorRole)}
 
+// ErrAuditFailed marks a database setup the service must not run on. Any other error from
+// AuditRLS means the database could not answer (ports.ErrUnavailable, ports.ErrTimeout):
+// try again later.
+var ErrAuditFailed = errors.New("postgres: row-level security audit failed")
+
+// AuditReport describes the login role the audit found, for the start-up log.
+type AuditReport struct {
+	LoginRole string
+	// LoginBypassesRLS is true for a superuser or BYPASSRLS login. That is allowed (the
+	// spec's default DATABASE_URL is the postgres superuser) only because every query on a
+	// service table runs after the role switch, which the audit has just proven to work and
+	// to drop those rights; TestRel21_OneChokepointBeginsTransactions keeps every query behind it.
+	LoginBypassesRLS bool
+}
+
 // AuditRLS checks the row-level security setup the service depends on (design rule 1, test
-// 16). The service should refuse to start when it fails: without it, the policies may not
-// apply to anything. It covers both roles the service switches to, accounts_app and
-// accounts_rotator.
-func AuditRLS(ctx context.Context, db *bun.DB) error {
+// 16), and fails with ErrAuditFailed, naming every problem, when the service must refuse to
+// run:
+//   - the catalogs (auditSQL): accounts_app and accounts_rotator are NOLOGIN, NOSUPERUSER,
+//     NOBYPASSRLS, NOINHERIT and own nothing; every tenant table has RLS enabled and forced,
+//     and a policy for each command that is not granted to PUBLIC;
+//   - the switch, proven from the login role the service really connects as: through the
+//     chokepoint's own setup, the transaction runs as accounts_app, which is neither a
+//     superuser nor BYPASSRLS, and with no user context it sees no row of any tenant table;
+//   - the login role may call the session lookup function.
+func AuditRLS(ctx context.Context, db *bun.DB) (AuditReport, error) {
 	return auditRLS(ctx, db, auditedRoles)
 }
 
 // auditRLS is AuditRLS for the given roles; tests point it at a deliberately unsafe one
 // rather than altering the real, cluster-wide roles.
-func auditRLS(ctx context.Context, db *bun.DB, roles []string) error {
+func auditRLS(ctx context.Context, db *bun.DB, roles []string) (AuditReport, error) {
+	var report AuditReport
+	err := db.DB.QueryRowContext(ctx, `SELECT session_user::text, rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = session_user`).
+		Scan(&report.LoginRole, &report.LoginBypassesRLS)
+	if err != nil {
+		return report, translate("audit row-level security: login role", err)
+	}
+	problems, err := catalogProblems(ctx, db, roles)
+	if err != nil {
+		return report, err
+	}
+	switchProblems, err := probeRoleSwitch(ctx, db)
+	if err != nil {
+		return report, err
+	}
+	problems = append(problems, switchProblems...)
+	var sessions int
+	err = db.DB.QueryRowContext(ctx, `SELECT count(*) FROM public.accounts_session_lookup('')`).Scan(&sessions)
+	switch code := sqlState(err); {
+	case code == codeInsufficientPrivs || code == codeUndefinedFunction:
+		problems = append(problems, fmt.Sprintf("login role %s cannot look up sessions: %s", report.LoginRole, sqlMessage(err)))
+	case err != nil:
+		return report, translate("audit row-level security: session lookup", err)
+	}
+	if len(problems) > 0 {
+		return report, fmt.Errorf("%w: %s", ErrAuditFailed, strings.Join(problems, "; "))
+	}
+	return report, nil
+}
+
+func catalogProblems(ctx context.Context, db *bun.DB, roles []string) ([]string, error) {
 	rows, err := db.DB.QueryContext(ctx, auditSQL, roles)
 	if err != nil {
-		return translate("audit row-level security", err)
+		return nil, translate("audit row-level security", err)
 	}
 	defer rows.Close()
 	var problems []string
 	for rows.Next() {
 		var p string
 		if err := rows.Scan(&p); err != nil {
-			return translate("audit row-level security", err)
+			return nil, translate("audit row-level security", err)
 		}
 		problems = append(problems, p)
 	}
 	if err := rows.Err(); err != nil {
-		return translate("audit row-level security", err)
+		return nil, translate("audit row-level security", err)
 	}
-	if len(problems) > 0 {
-		return fmt.Errorf("postgres: row-level security audit failed: %w", errors.New(strings.Join(problems, "; ")))
+	return problems, nil
+}
+
+// tenantTablesSQL lists, as the switched-to role, the tenant tables it can read at all.
+const tenantTablesSQL = `SELECT format('%I.%I', n.nspname, c.relname)
+	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+	  AND c.relname NOT IN ('user', 'session', 'account', 'verification', 'jwks', 'schema_migrations')
+	  AND has_any_column_privilege(c.oid, 'SELECT')
+	ORDER BY 1`
+
+// probeRoleSwitch opens a transaction exactly as the Transactor does for a request without
+// a user and reports what is wrong with it. Its errors are only those of a database that
+// cannot answer; a switch that fails (the login role is not a member of accounts_app) is a
+// problem, not an error.
+func probeRoleSwitch(ctx context.Context, db *bun.DB) ([]string, error) {
+	var problems []string
+	err := inRoleTx(ctx, db, appRole, "", func(ctx context.Context, tx bun.Tx) error {
+		var current string
+		var bypasses bool
+		if err := tx.Tx.QueryRowContext(ctx, `SELECT current_user::text, rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user`).
+			Scan(&current, &bypasses); err != nil {
+			return err
+		}
+		if current != string(appRole) || bypasses {
+			problems = append(problems, fmt.Sprintf("after the role switch the transaction runs as %s (superuser or BYPASSRLS: %t), not as a restricted %s", current, bypasses, appRole))
+			return nil
+		}
+		rows, err := tx.Tx.QueryContext(ctx, tenantTablesSQL)
+		if err != nil {
+			return err
+		}
+		var tables []string
+		for rows.Next() {
+			var t string
+			if err := rows.Scan(&t); err != nil {
+				rows.Close()
+				return err
+			}
+			tables = append(tables, t)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, t := range tables {
+			// A bounded look: the TID range (leakproof, so usable under RLS) stops the scan
+			// after the first 8 MB, where a leaking policy shows its rows whatever the size of
+			// the table. t comes from the catalog, quoted by format('%I').
+			var visible int
+			if err := tx.Tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM `+t+` WHERE ctid < '(1024,0)'::tid LIMIT 1) probe`).
+				Scan(&visible); err != nil {
+				return err
+			}
+			if visible > 0 {
+				problems = append(problems, fmt.Sprintf("%s sees rows of %s without a user context", appRole, t))
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		return problems, nil
 	}
-	return nil
+	if noAnswer(err) {
+		return nil, translate("audit row-level security: role switch", err)
+	}
+	return append(problems, fmt.Sprintf("the login role cannot run a transaction as %s: %s", appRole, sqlMessage(err))), nil
+}
+
+// noAnswer reports whether err only says that the database did not answer, so the audit
+// has no verdict yet.
+func noAnswer(err error) bool {
+	kind := classify(err)
+	for _, e := range []error{ports.ErrUnavailable, ports.ErrTimeout, context.Canceled, context.DeadlineExceeded} {
+		if errors.Is(err, e) || errors.Is(kind, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// sqlMessage is the server's message for err without the driver's decoration, or err's text.
+func sqlMessage(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Message + " (SQLSTATE " + pgErr.Code + ")"
+	}
+	return err.Error()
 }

@@ -30,6 +30,7 @@ const (
 	codeIdleInTxTimeout     = "25P03"
 	codeDuplicateDatabase   = "42P04"
 	codeUndefinedTable      = "42P01"
+	codeUndefinedFunction   = "42883"
 	classConnectionProblems = "08"
 )
 

@@ -58,7 +58,8 @@ func TestMigrateConcurrentlyOnAFreshDatabase(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 	require.Len(t, appliedMigrations(t, db), embeddedMigrations(t))
-	require.NoError(t, postgres.AuditRLS(ctx, db))
+	_, err = postgres.AuditRLS(ctx, db)
+	require.NoError(t, err)
 
 	var held int
 	require.NoError(t, db.DB.QueryRowContext(ctx,

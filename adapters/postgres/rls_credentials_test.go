@@ -75,7 +75,7 @@ func TestRLSCredentialsOtherUserCannotSeeOrChangeRows(t *testing.T) {
 	}
 }
 
-func TestRLSCredentialsMissingContext(t *testing.T) {
+func TestRel17_MissingContextCredentials(t *testing.T) {
 	for _, r := range runners {
 		t.Run(r.name, func(t *testing.T) {
 			db, _ := pgtest.NewDB(t)
@@ -107,7 +107,7 @@ func TestRLSCredentialsMissingContext(t *testing.T) {
 	}
 }
 
-func TestRLSCredentialsWrongContext(t *testing.T) {
+func TestRel18_WrongContextCredentials(t *testing.T) {
 	for _, r := range runners {
 		t.Run(r.name, func(t *testing.T) {
 			db, _ := pgtest.NewDB(t)
@@ -332,7 +332,7 @@ func TestCredentialUpdateRefusesAReplacedIdentity(t *testing.T) {
 
 // Reliability test 25 for credentials: under RLS the list is served by the account index (the
 // policy's current_setting call is wrapped, and nothing non-leakproof blocks the index).
-func TestRLSCredentialListCanUseTheAccountIndex(t *testing.T) {
+func TestRel25_CredentialListCanUseTheAccountIndex(t *testing.T) {
 	db, _ := pgtest.NewDB(t)
 	alice := pgtest.CreateUser(t, db)
 	acc := addAccount(t, db, alice)

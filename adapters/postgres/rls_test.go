@@ -89,7 +89,7 @@ func TestRLSOtherUserCannotSeeOrChangeRows(t *testing.T) {
 	}
 }
 
-func TestRLSMissingContext(t *testing.T) {
+func TestRel17_MissingContext(t *testing.T) {
 	for _, r := range runners {
 		t.Run(r.name, func(t *testing.T) {
 			db, _ := pgtest.NewDB(t)
@@ -124,7 +124,7 @@ func TestRLSMissingContext(t *testing.T) {
 	}
 }
 
-func TestRLSWrongContext(t *testing.T) {
+func TestRel18_WrongContext(t *testing.T) {
 	for _, r := range runners {
 		t.Run(r.name, func(t *testing.T) {
 			db, _ := pgtest.NewDB(t)
@@ -148,7 +148,7 @@ func TestRLSWrongContext(t *testing.T) {
 	}
 }
 
-func TestRLSEmptyContextAfterCommittedSetLocal(t *testing.T) {
+func TestRel19_EmptyContextAfterCommittedSetLocal(t *testing.T) {
 	db, _ := pgtest.NewDB(t)
 	addAccount(t, db, pgtest.CreateUser(t, db))
 	ctx := testContext(t)
@@ -223,10 +223,11 @@ func TestRLSNothingLeaksThroughAOneConnectionPool(t *testing.T) {
 	}
 }
 
-func TestRLSRoleAudit(t *testing.T) {
+func TestRel16_RoleAudit(t *testing.T) {
 	db, _ := pgtest.NewDB(t)
 	ctx := testContext(t)
-	require.NoError(t, postgres.AuditRLS(ctx, db))
+	_, err := postgres.AuditRLS(ctx, db)
+	require.NoError(t, err)
 
 	// Both roles a transaction switches to: the user-scoped one and the rotation-only one.
 	for _, role := range []string{postgres.AppRole, postgres.RotatorRole} {
@@ -321,7 +322,7 @@ func TestRLSRotatorGrants(t *testing.T) {
 
 // The audit notices an unsafe role among those it is given. The real roles are cluster-wide
 // and shared with concurrently running tests, so a uniquely named scratch role stands in.
-func TestRLSAuditCatchesUnsafeRoles(t *testing.T) {
+func TestRel16_AuditCatchesUnsafeRoles(t *testing.T) {
 	db, _ := pgtest.NewDB(t)
 	ctx := testContext(t)
 	// LOGIN for the audit to see, but CONNECTION LIMIT 0: nobody can actually log in with it.
@@ -335,7 +336,7 @@ func TestRLSAuditCatchesUnsafeRoles(t *testing.T) {
 		pgtest.Admin(t, `DROP ROLE IF EXISTS `+unsafe)
 	})
 
-	err = postgres.AuditRLSForRoles(ctx, db, []string{postgres.AppRole, unsafe, missing})
+	_, err = postgres.AuditRLSForRoles(ctx, db, []string{postgres.AppRole, unsafe, missing})
 	require.Error(t, err)
 	for _, problem := range []string{
 		"role " + unsafe + " bypasses RLS",
@@ -350,23 +351,24 @@ func TestRLSAuditCatchesUnsafeRoles(t *testing.T) {
 }
 
 // The audit is only worth running at boot if it notices a broken setup.
-func TestRLSAuditCatchesMistakes(t *testing.T) {
+func TestRel16_AuditCatchesMistakes(t *testing.T) {
 	for name, sabotage := range map[string]string{
-		"does not force RLS":                        `ALTER TABLE user_accounts NO FORCE ROW LEVEL SECURITY`,
-		"has RLS disabled":                          `ALTER TABLE user_accounts DISABLE ROW LEVEL SECURITY`,
-		"has no SELECT policy":                      `DROP POLICY user_accounts_select ON user_accounts`,
-		"has no DELETE policy":                      `DROP POLICY user_accounts_delete ON user_accounts`,
-		"table scratch has RLS disabled":            `CREATE TABLE scratch (user_id text)`,
-		"table user_credentials does not force RLS": `ALTER TABLE user_credentials NO FORCE ROW LEVEL SECURITY`,
-		"policy leak applies to PUBLIC":             `CREATE POLICY leak ON user_credentials FOR SELECT USING (true)`,
+		"does not force RLS":                               `ALTER TABLE user_accounts NO FORCE ROW LEVEL SECURITY`,
+		"has RLS disabled":                                 `ALTER TABLE user_accounts DISABLE ROW LEVEL SECURITY`,
+		"has no SELECT policy":                             `DROP POLICY user_accounts_select ON user_accounts`,
+		"has no DELETE policy":                             `DROP POLICY user_accounts_delete ON user_accounts`,
+		"table scratch has RLS disabled":                   `CREATE TABLE scratch (user_id text)`,
+		"table user_credentials does not force RLS":        `ALTER TABLE user_credentials NO FORCE ROW LEVEL SECURITY`,
+		"policy leak applies to PUBLIC":                    `CREATE POLICY leak ON user_credentials FOR SELECT USING (true)`,
+		"role accounts_app owns relation user_credentials": `ALTER TABLE user_credentials OWNER TO accounts_app`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			db, _ := pgtest.NewDB(t)
 			ctx := testContext(t)
 			_, err := db.DB.ExecContext(ctx, sabotage)
 			require.NoError(t, err)
-			err = postgres.AuditRLS(ctx, db)
-			require.Error(t, err)
+			_, err = postgres.AuditRLS(ctx, db)
+			require.ErrorIs(t, err, postgres.ErrAuditFailed)
 			require.Contains(t, err.Error(), name)
 		})
 	}
@@ -391,7 +393,7 @@ func TestRLSRestrictedRoleHasNoGrantOnBetterAuthTables(t *testing.T) {
 }
 
 // Reliability test 22: nothing gives the restricted role a way around the policies.
-func TestRLSNoLeakyObjects(t *testing.T) {
+func TestRel22_NoLeakyObjects(t *testing.T) {
 	db, _ := pgtest.NewDB(t)
 	ctx := testContext(t)
 
@@ -425,7 +427,7 @@ func TestRLSNoLeakyObjects(t *testing.T) {
 
 // Reliability test 23: get-or-create needs the SELECT policy; without it the upsert must
 // fail loudly rather than quietly report nothing.
-func TestRLSUpsertNeedsTheSelectPolicy(t *testing.T) {
+func TestRel23_UpsertNeedsTheSelectPolicy(t *testing.T) {
 	db, _ := pgtest.NewDB(t)
 	ctx := testContext(t)
 	tr := postgres.NewTransactor(db)
@@ -449,7 +451,7 @@ func TestRLSUpsertNeedsTheSelectPolicy(t *testing.T) {
 }
 
 // Reliability test 25 (plan only): with RLS on, the per-user query is an index lookup.
-func TestRLSListUsesTheUserIndex(t *testing.T) {
+func TestRel25_ListUsesTheUserIndex(t *testing.T) {
 	db, _ := pgtest.NewDB(t)
 	ctx := testContext(t)
 	_, err := db.DB.ExecContext(ctx, `

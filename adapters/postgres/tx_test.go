@@ -15,7 +15,7 @@ import (
 	"github.com/brokerly/accounts/ports"
 )
 
-func TestChokepointSetsTransactionLocalContext(t *testing.T) {
+func TestRel21_ChokepointContextIsTransactionLocal(t *testing.T) {
 	db, _ := pgtest.NewDB(t)
 	db.SetMaxOpenConns(1)
 	ctx := testContext(t)
