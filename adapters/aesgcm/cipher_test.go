@@ -52,7 +52,7 @@ func TestSealOpenRoundTrip(t *testing.T) {
 }
 
 // Test 26: the same secret stored twice gets different nonces and ciphertexts, both open.
-func TestSealIsRandomized(t *testing.T) {
+func TestRel26_SealIsRandomized(t *testing.T) {
 	c := mustCipher(t, "1:"+key1)
 	b := binding(t, credA1, "user-a", credential.FieldAPIKey)
 	p := mustPlaintext(t, canary)
@@ -74,7 +74,7 @@ func TestSealIsRandomized(t *testing.T) {
 }
 
 // Test 27, swap: a value copied to another row, user or column does not open there.
-func TestOpenRefusesMovedValue(t *testing.T) {
+func TestRel27_OpenRefusesMovedValue(t *testing.T) {
 	c := mustCipher(t, "1:"+key1)
 	sealedFor := binding(t, credA1, "user-a", credential.FieldAPIKey)
 	sealed, err := c.Seal(mustPlaintext(t, canary), sealedFor)
@@ -105,7 +105,7 @@ func TestOpenRefusesMovedValue(t *testing.T) {
 }
 
 // Test 27, tamper: one flipped bit anywhere in nonce, ciphertext or tag is refused.
-func TestOpenRefusesTampering(t *testing.T) {
+func TestRel27_OpenRefusesTampering(t *testing.T) {
 	c := mustCipher(t, "1:"+key1)
 	b := binding(t, credA1, "user-a", credential.FieldAPIKey)
 	sealed, err := c.Seal(mustPlaintext(t, canary), b)
@@ -188,7 +188,7 @@ func TestOpenRefusesMalformed(t *testing.T) {
 
 // Test 28: add key 2 as primary, old rows still read, new rows use key 2; once key 1 is
 // gone, a row still sealed under it fails explicitly.
-func TestRotation(t *testing.T) {
+func TestRel28_Rotation(t *testing.T) {
 	b := binding(t, credA1, "user-a", credential.FieldSecretKey)
 	p := mustPlaintext(t, canary)
 

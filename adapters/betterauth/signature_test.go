@@ -1,8 +1,10 @@
 package betterauth
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -60,7 +62,7 @@ func TestParseSigned_RealCookies(t *testing.T) {
 
 // Reliability test 2 asks that signatures be compared only with hmac.Equal. This checks
 // the package's own sources so a regression fails here, before any CI grep.
-func TestSignaturesComparedOnlyWithHMACEqual(t *testing.T) {
+func TestRel02_SignaturesComparedOnlyWithHMACEqual(t *testing.T) {
 	files, err := filepath.Glob("*.go")
 	require.NoError(t, err)
 	hmacEquals := 0
@@ -78,3 +80,43 @@ func TestSignaturesComparedOnlyWithHMACEqual(t *testing.T) {
 	}
 	require.Equal(t, 1, hmacEquals, "exactly one signature comparison, in verifySigned")
 }
+
+// Reliability test 2's CI grep over the whole repository: every non-test Go file that
+// computes an HMAC compares MACs with hmac.Equal or not at all (cmd/bench only signs), no
+// other constant-time or plain comparison is used anywhere, and the one hmac.Equal is the
+// verifier's.
+func TestRel02_CIGrepSignatureComparisons(t *testing.T) {
+	root := filepath.Join("..", "..")
+	plainCompare := regexp.MustCompile(`bytes\.Equal\(|subtle\.ConstantTimeCompare\(|reflect\.DeepEqual\(|Sum\(nil\)\)?\s*[!=]=|[!=]=\s*\S*Sum\(nil\)`)
+	var macFiles, equalFiles []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && path != root && (d.Name() == "node_modules" || d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		text := string(src)
+		require.NotContains(t, text, "subtle.ConstantTimeCompare(", "%s: compare signatures with hmac.Equal", path)
+		if strings.Contains(text, "hmac.Equal(") {
+			equalFiles = append(equalFiles, path)
+		}
+		if strings.Contains(text, "hmac.New(") {
+			macFiles = append(macFiles, path)
+			require.Nil(t, plainCompare.FindStringIndex(text), "%s: a MAC compared with %q, not hmac.Equal", path, plainCompare.FindString(text))
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.Contains(t, macFiles, filepath.Join(root, "adapters", "betterauth", "signature.go"), "the scan reaches the verifier")
+	require.Equal(t, []string{filepath.Join(root, "adapters", "betterauth", "signature.go")}, equalFiles)
+	require.Regexp(t, plainCompare, "if string(mac.Sum(nil)) == sig {", "the control: a plain comparison is found")
+}
+

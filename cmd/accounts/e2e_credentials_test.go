@@ -115,9 +115,9 @@ func TestEndToEndCredentials(t *testing.T) {
 	require.Equal(t, 0, svc.stop(t))
 }
 
-// TestRotateCommand re-seals stored credentials under a new primary key with the real
+// TestRel28_RotateCommand re-seals stored credentials under a new primary key with the real
 // binary, then proves the old key is no longer needed.
-func TestRotateCommand(t *testing.T) {
+func TestRel28_RotateCommand(t *testing.T) {
 	broker := alpacatest.NewServer(t, map[string]string{canaryKey: canarySecret})
 	dbURL := databaseURL(t)
 	svc := startService(t, dbURL, "ALPACA_PAPER_URL="+broker.URL(), "ALPACA_LIVE_URL="+broker.URL())

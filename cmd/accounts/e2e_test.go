@@ -82,9 +82,9 @@ func TestEndToEnd(t *testing.T) {
 	require.NotContains(t, svc.logs.String(), "session_token", "cookies never reach the logs")
 }
 
-// TestServeRefusesWeakSecrets: the binary must exit non-zero, before it listens, with a
+// TestRel06_ServeRefusesWeakSecrets: the binary must exit non-zero, before it listens, with a
 // secret anyone could forge cookies with.
-func TestServeRefusesWeakSecrets(t *testing.T) {
+func TestRel06_ServeRefusesWeakSecrets(t *testing.T) {
 	for name, secret := range map[string]string{
 		"missing":             "",
 		"short":               "too-short-secret",
@@ -107,8 +107,8 @@ func TestServeRefusesWeakSecrets(t *testing.T) {
 	}
 }
 
-// TestServeRefusesMissingOrBadCredentialKeys: no usable key, no start.
-func TestServeRefusesMissingOrBadCredentialKeys(t *testing.T) {
+// TestRel28_ServeRefusesMissingOrBadCredentialKeys: no usable key, no start.
+func TestRel28_ServeRefusesMissingOrBadCredentialKeys(t *testing.T) {
 	for name, keys := range map[string]string{
 		"missing":    "",
 		"short key":  "k1:c2hvcnQ=",
