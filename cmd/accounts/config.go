@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -30,7 +31,9 @@ type Config struct {
 	AlpacaPaperURL   string
 	AlpacaLiveURL    string
 	BrokerTimeout    time.Duration
-	SessionCacheSize int // 0 disables the session cache
+	SessionCacheSize int     // 0 disables the session cache
+	AuthFailureRate  float64 // failed authentications per second per client IP; 0 disables the limit
+	AuthFailureBurst int
 }
 
 const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/accounts?sslmode=disable"
@@ -64,6 +67,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if cfg.SessionCacheSize, err = strconv.Atoi(env("SESSION_CACHE_SIZE", "100000")); err != nil || cfg.SessionCacheSize < 0 {
 		errs = append(errs, fmt.Errorf("SESSION_CACHE_SIZE must be a non-negative integer"))
+	}
+	if cfg.AuthFailureRate, err = strconv.ParseFloat(env("AUTH_FAILURE_RATE", "20"), 64); err != nil ||
+		cfg.AuthFailureRate < 0 || math.IsInf(cfg.AuthFailureRate, 0) || math.IsNaN(cfg.AuthFailureRate) {
+		errs = append(errs, fmt.Errorf("AUTH_FAILURE_RATE must be a non-negative number (failures per second; 0 turns the limit off)"))
+	}
+	if cfg.AuthFailureBurst, err = strconv.Atoi(env("AUTH_FAILURE_BURST", "100")); err != nil || cfg.AuthFailureBurst < 1 {
+		errs = append(errs, fmt.Errorf("AUTH_FAILURE_BURST must be a positive integer"))
 	}
 	if cfg.SecureCookies, err = strconv.ParseBool(env("BETTER_AUTH_SECURE_COOKIES", "false")); err != nil {
 		errs = append(errs, fmt.Errorf("BETTER_AUTH_SECURE_COOKIES must be true or false"))

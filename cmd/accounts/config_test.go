@@ -23,6 +23,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 	require.Equal(t, 5*time.Second, cfg.RequestTimeout)
 	require.Equal(t, 2*time.Second, cfg.DBAcquireTimeout)
 	require.Zero(t, cfg.ShutdownDrain)
+	require.Equal(t, 20.0, cfg.AuthFailureRate)
+	require.Equal(t, 100, cfg.AuthFailureBurst)
 }
 
 func TestLoadConfigReadsEverything(t *testing.T) {
@@ -37,6 +39,8 @@ func TestLoadConfigReadsEverything(t *testing.T) {
 		"REQUEST_TIMEOUT":            "2s",
 		"DB_ACQUIRE_TIMEOUT":         "500ms",
 		"SHUTDOWN_DRAIN_PERIOD":      "3s",
+		"AUTH_FAILURE_RATE":          "0.5",
+		"AUTH_FAILURE_BURST":         "7",
 	}))
 	require.NoError(t, err)
 	require.Equal(t, "postgres://app@db:5432/x", cfg.DatabaseURL)
@@ -49,6 +53,8 @@ func TestLoadConfigReadsEverything(t *testing.T) {
 	require.Equal(t, 2*time.Second, cfg.RequestTimeout)
 	require.Equal(t, 500*time.Millisecond, cfg.DBAcquireTimeout)
 	require.Equal(t, 3*time.Second, cfg.ShutdownDrain)
+	require.Equal(t, 0.5, cfg.AuthFailureRate)
+	require.Equal(t, 7, cfg.AuthFailureBurst)
 }
 
 func TestLoadConfigReportsEveryBadValue(t *testing.T) {
@@ -60,9 +66,11 @@ func TestLoadConfigReportsEveryBadValue(t *testing.T) {
 		"CORS_ALLOWED_ORIGINS":       "*",
 		"DB_ACQUIRE_TIMEOUT":         "0s",
 		"SHUTDOWN_DRAIN_PERIOD":      "-1s",
+		"AUTH_FAILURE_RATE":          "-1",
+		"AUTH_FAILURE_BURST":         "0",
 	}))
 	require.Error(t, err)
-	for _, want := range []string{"DB_MAX_CONNS", "DB_ACQUIRE_TIMEOUT", "SHUTDOWN_DRAIN_PERIOD", "BETTER_AUTH_SECURE_COOKIES", "LOG_LEVEL", "REQUEST_TIMEOUT", "CORS_ALLOWED_ORIGINS"} {
+	for _, want := range []string{"DB_MAX_CONNS", "DB_ACQUIRE_TIMEOUT", "SHUTDOWN_DRAIN_PERIOD", "AUTH_FAILURE_RATE", "AUTH_FAILURE_BURST", "BETTER_AUTH_SECURE_COOKIES", "LOG_LEVEL", "REQUEST_TIMEOUT", "CORS_ALLOWED_ORIGINS"} {
 		require.Contains(t, err.Error(), want)
 	}
 }

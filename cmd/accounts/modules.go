@@ -104,12 +104,17 @@ func openDatabase(lc fx.Lifecycle, cfg Config) (*bun.DB, error) {
 	return db, nil
 }
 
-func newHTTPServer(cfg Config, application app.Application, verifier ports.SessionVerifier, db *bun.DB, log *zap.Logger) *httpadapter.Server {
+// newHTTPServer's readiness includes the start-up audit (selfcheck.go): not ready until it
+// has passed.
+func newHTTPServer(cfg Config, application app.Application, verifier ports.SessionVerifier, check *selfCheck, log *zap.Logger) *httpadapter.Server {
 	return httpadapter.NewServer(httpadapter.Config{
-		AllowedOrigins:     cfg.AllowedOrigins,
-		SessionCookieNames: betterauth.CookieNames(cfg.CookiePrefix, cfg.SecureCookies),
-		RequestTimeout:     cfg.RequestTimeout,
-	}, application, verifier, func(ctx context.Context) error { return postgres.Ready(ctx, db) }, log)
+		AllowedOrigins:          cfg.AllowedOrigins,
+		SessionCookieNames:      betterauth.CookieNames(cfg.CookiePrefix, cfg.SecureCookies),
+		RequestTimeout:          cfg.RequestTimeout,
+		AuthFailureRate:         cfg.AuthFailureRate,
+		AuthFailureBurst:        cfg.AuthFailureBurst,
+		DisableAuthFailureLimit: cfg.AuthFailureRate == 0,
+	}, application, verifier, check.ready, log)
 }
 
 // startHTTPServer listens in OnStart, so a taken port fails the start, and drains in OnStop:
