@@ -119,4 +119,3 @@ func TestRel02_CIGrepSignatureComparisons(t *testing.T) {
 	require.Equal(t, []string{filepath.Join(root, "adapters", "betterauth", "signature.go")}, equalFiles)
 	require.Regexp(t, plainCompare, "if string(mac.Sum(nil)) == sig {", "the control: a plain comparison is found")
 }
-
