@@ -11,6 +11,10 @@ import (
 // panic) rolls back and is returned.
 type Transactor interface {
 	Within(ctx context.Context, actor user.ID, fn func(ctx context.Context, repos Repositories) error) error
+	// Read runs fn, which only reads, as actor. Each read sees only the actor's rows, but
+	// two reads need not see one snapshot, and any attempt to write fails. Adapters can
+	// answer a one-read fn in a single round trip, which is why the use cases say so.
+	Read(ctx context.Context, actor user.ID, fn func(ctx context.Context, repos Repositories) error) error
 }
 
 // Repositories are bound to one transaction and one user; they must not escape fn.

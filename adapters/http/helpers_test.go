@@ -114,11 +114,19 @@ func (e errTx) Within(context.Context, user.ID, func(context.Context, ports.Repo
 	return e.err
 }
 
+func (e errTx) Read(ctx context.Context, u user.ID, fn func(context.Context, ports.Repositories) error) error {
+	return e.Within(ctx, u, fn)
+}
+
 // panicTx panics inside the use case.
 type panicTx struct{}
 
 func (panicTx) Within(context.Context, user.ID, func(context.Context, ports.Repositories) error) error {
 	panic("boom in the repository")
+}
+
+func (p panicTx) Read(ctx context.Context, u user.ID, fn func(context.Context, ports.Repositories) error) error {
+	return p.Within(ctx, u, fn)
 }
 
 // hangTx blocks until the request's context ends, like a black-holed database.
@@ -127,6 +135,10 @@ type hangTx struct{}
 func (hangTx) Within(ctx context.Context, _ user.ID, _ func(context.Context, ports.Repositories) error) error {
 	<-ctx.Done()
 	return fmt.Errorf("hang: %w", ctx.Err())
+}
+
+func (h hangTx) Read(ctx context.Context, u user.ID, fn func(context.Context, ports.Repositories) error) error {
+	return h.Within(ctx, u, fn)
 }
 
 type env struct {

@@ -46,6 +46,17 @@ func (s *Store) Within(ctx context.Context, actor user.ID, fn func(context.Conte
 	return nil
 }
 
+// Read runs fn on a working copy that is thrown away: nothing fn does is kept.
+func (s *Store) Read(ctx context.Context, actor user.ID, fn func(context.Context, ports.Repositories) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memory: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	work := &snapshot{actor: actor, accounts: maps.Clone(s.accounts), credentials: maps.Clone(s.credentials)}
+	return fn(ctx, ports.Repositories{Accounts: accountRepo{work}, Credentials: credentialRepo{work}})
+}
+
 // snapshot is one transaction's working copy, seen through one user's eyes.
 type snapshot struct {
 	actor       user.ID

@@ -2,12 +2,11 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/uptrace/bun"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/brokerly/accounts/domain"
 	"github.com/brokerly/accounts/domain/account"
@@ -15,94 +14,102 @@ import (
 	"github.com/brokerly/accounts/ports"
 )
 
+// The account queries. Row-level security already limits them to the actor's rows; each
+// filters on user_id as well, so that a policy mistake alone cannot expose anything (and
+// the planner gets the index condition spelled out). They are constant texts with bind
+// parameters, so pgx prepares each once per connection.
+const (
+	accountColumns = `id, user_id, account_name, is_active, created_at, updated_at`
+
+	listAccountsSQL = `SELECT ` + accountColumns + ` FROM user_accounts
+		WHERE user_id = $1 ORDER BY created_at DESC, id DESC`
+	getAccountSQL = `SELECT ` + accountColumns + ` FROM user_accounts
+		WHERE id = $1 AND user_id = $2`
+	insertAccountSQL = `INSERT INTO user_accounts (` + accountColumns + `)
+		VALUES ($1, $2, $3, $4, $5, $6)`
+	insertAccountIfAbsentSQL = insertAccountSQL + `
+		ON CONFLICT (user_id) DO NOTHING RETURNING ` + accountColumns
+	accountOfUserSQL = `SELECT ` + accountColumns + ` FROM user_accounts WHERE user_id = $1`
+)
+
 // accountRow is the user_accounts row; it never leaves this package.
 type accountRow struct {
-	bun.BaseModel `bun:"table:user_accounts,alias:ua"`
-
-	ID          string    `bun:"id,pk,type:uuid"`
-	UserID      string    `bun:"user_id,notnull"`
-	AccountName string    `bun:"account_name,notnull"`
-	IsActive    bool      `bun:"is_active,notnull"`
-	CreatedAt   time.Time `bun:"created_at,notnull"`
-	UpdatedAt   time.Time `bun:"updated_at,notnull"`
+	ID          pgtype.UUID
+	UserID      string
+	AccountName string
+	IsActive    bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
-func toAccountRow(a account.Account) accountRow {
-	return accountRow{
-		ID:          a.ID().String(),
-		UserID:      a.Owner().String(),
-		AccountName: a.Name().String(),
-		IsActive:    a.Active(),
-		CreatedAt:   a.CreatedAt(),
-		UpdatedAt:   a.UpdatedAt(),
-	}
+func accountArgs(a account.Account) []any {
+	return []any{pgtype.UUID{Bytes: a.ID(), Valid: true}, a.Owner().String(), a.Name().String(), a.Active(), a.CreatedAt(), a.UpdatedAt()}
+}
+
+func (r *accountRow) fields() []any {
+	return []any{&r.ID, &r.UserID, &r.AccountName, &r.IsActive, &r.CreatedAt, &r.UpdatedAt}
 }
 
 func (r accountRow) toDomain() (account.Account, error) {
-	id, err := domain.ParseID(r.ID)
-	if err != nil {
-		return account.Account{}, fmt.Errorf("postgres: stored account id %q: %w", r.ID, err)
-	}
+	id := domain.ID(r.ID.Bytes)
 	owner, err := user.ParseID(r.UserID)
 	if err != nil {
-		return account.Account{}, fmt.Errorf("postgres: stored owner of account %s: %w", r.ID, err)
+		return account.Account{}, fmt.Errorf("postgres: stored owner of account %s: %w", id, err)
 	}
 	return account.Rehydrate(id, owner, r.AccountName, r.IsActive, r.CreatedAt, r.UpdatedAt), nil
 }
 
-// accountRepo is bound to one transaction and its actor. Row-level security already limits
-// it to the actor's rows; every query filters on user_id as well, so that a policy mistake
-// alone cannot expose anything (and the planner gets the index condition spelled out).
+// readAccounts collects every row into out.
+func readAccounts(out *[]account.Account) func(pgx.Rows) error {
+	return func(rows pgx.Rows) error {
+		for rows.Next() {
+			var row accountRow
+			if err := rows.Scan(row.fields()...); err != nil {
+				return err
+			}
+			a, err := row.toDomain()
+			if err != nil {
+				return err
+			}
+			*out = append(*out, a)
+		}
+		return nil
+	}
+}
+
+// accountRepo is bound to one transaction and its actor.
 type accountRepo struct {
-	db    bun.IDB
+	tx    *pgTx
 	actor user.ID
 }
 
 var _ ports.AccountRepository = (*accountRepo)(nil)
 
 func (r *accountRepo) List(ctx context.Context) ([]account.Account, error) {
-	var rows []accountRow
-	err := r.db.NewSelect().Model(&rows).
-		Where("user_id = ?", r.actor.String()).
-		OrderExpr("created_at DESC, id DESC").
-		Scan(ctx)
-	if err != nil {
+	out := []account.Account{}
+	if err := r.tx.run(ctx, &statement{sql: listAccountsSQL, args: []any{r.actor.String()}, read: readAccounts(&out)}); err != nil {
 		return nil, translate("list accounts", err)
-	}
-	out := make([]account.Account, 0, len(rows))
-	for _, row := range rows {
-		a, err := row.toDomain()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
 	}
 	return out, nil
 }
 
 func (r *accountRepo) Get(ctx context.Context, id domain.ID) (account.Account, error) {
-	var row accountRow
-	err := r.db.NewSelect().Model(&row).
-		Where("id = ?", id.String()).
-		Where("user_id = ?", r.actor.String()).
-		Limit(1).
-		Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
-		return account.Account{}, fmt.Errorf("account %s: %w", id, domain.ErrNotFound)
-	}
-	if err != nil {
+	var found []account.Account
+	st := &statement{sql: getAccountSQL, args: []any{pgtype.UUID{Bytes: id, Valid: true}, r.actor.String()}, read: readAccounts(&found)}
+	if err := r.tx.run(ctx, st); err != nil {
 		return account.Account{}, translate("get account", err)
 	}
-	return row.toDomain()
+	if len(found) == 0 {
+		return account.Account{}, fmt.Errorf("account %s: %w", id, domain.ErrNotFound)
+	}
+	return found[0], nil
 }
 
 func (r *accountRepo) Add(ctx context.Context, a account.Account) error {
 	if err := r.ownedByActor(a); err != nil {
 		return err
 	}
-	row := toAccountRow(a)
-	// Returning("NULL") keeps bun from adding a RETURNING clause of its own.
-	if _, err := r.db.NewInsert().Model(&row).Returning("NULL").Exec(ctx); err != nil {
+	if err := r.tx.run(ctx, &statement{sql: insertAccountSQL, args: accountArgs(a)}); err != nil {
 		return translate("add account", err)
 	}
 	return nil
@@ -110,39 +117,27 @@ func (r *accountRepo) Add(ctx context.Context, a account.Account) error {
 
 // AddIfAbsent never checks and then inserts: the insert itself decides, so concurrent calls
 // agree. When another transaction won, ON CONFLICT waits for it and inserts nothing, and the
-// SELECT that follows (a new snapshot under READ COMMITTED) sees the winner's row.
+// SELECT that follows (a new snapshot under READ COMMITTED) sees the winner's row. Both go
+// out in one round trip.
 func (r *accountRepo) AddIfAbsent(ctx context.Context, a account.Account) (account.Account, bool, error) {
 	if err := r.ownedByActor(a); err != nil {
 		return account.Account{}, false, err
 	}
-	row := toAccountRow(a)
-	var inserted []accountRow
-	err := r.db.NewInsert().Model(&row).
-		On("CONFLICT (user_id) DO NOTHING").
-		Returning("*").
-		Scan(ctx, &inserted)
-	if err != nil {
+	var inserted, existing []account.Account
+	err := r.tx.run(ctx,
+		&statement{sql: insertAccountIfAbsentSQL, args: accountArgs(a), read: readAccounts(&inserted)},
+		&statement{sql: accountOfUserSQL, args: []any{r.actor.String()}, read: readAccounts(&existing)},
+	)
+	switch {
+	case err != nil:
 		return account.Account{}, false, translate("add account if absent", err)
-	}
-	if len(inserted) == 1 {
-		stored, err := inserted[0].toDomain()
-		return stored, err == nil, err
-	}
-
-	var existing accountRow
-	err = r.db.NewSelect().Model(&existing).
-		Where("user_id = ?", r.actor.String()).
-		Limit(1).
-		Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
+	case len(inserted) == 1:
+		return inserted[0], true, nil
+	case len(existing) == 0:
 		// The conflicting row exists but is not visible: it cannot be the actor's.
 		return account.Account{}, false, fmt.Errorf("postgres: add account if absent: %w", domain.ErrNotFound)
 	}
-	if err != nil {
-		return account.Account{}, false, translate("read the existing account", err)
-	}
-	stored, err := existing.toDomain()
-	return stored, false, err
+	return existing[0], false, nil
 }
 
 // ownedByActor refuses to write another user's account before the database has to. It is

@@ -2,12 +2,12 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/uptrace/bun"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/brokerly/accounts/domain"
 	"github.com/brokerly/accounts/domain/credential"
@@ -15,68 +15,94 @@ import (
 	"github.com/brokerly/accounts/ports"
 )
 
+// The credential queries; like the account queries, each also filters on user_id.
+const (
+	credentialColumns = `id, user_account_id, user_id, credential_type, environment, nickname,
+		api_key_key_id, api_key_ciphertext, secret_key_key_id, secret_key_ciphertext,
+		is_active, created_at, updated_at`
+
+	listCredentialsSQL = `SELECT ` + credentialColumns + ` FROM user_credentials
+		WHERE user_account_id = $1 AND user_id = $2 ORDER BY created_at DESC, id DESC`
+	getCredentialSQL = `SELECT ` + credentialColumns + ` FROM user_credentials
+		WHERE id = $1 AND user_id = $2`
+	lockCredentialSQL   = getCredentialSQL + ` FOR UPDATE`
+	insertCredentialSQL = `INSERT INTO user_credentials (` + credentialColumns + `)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
+	// Only what an aggregate can change is written back.
+	updateCredentialSQL = `UPDATE user_credentials SET nickname = $3, is_active = $4,
+		api_key_key_id = $5, api_key_ciphertext = $6, secret_key_key_id = $7, secret_key_ciphertext = $8,
+		updated_at = $9
+		WHERE id = $1 AND user_id = $2`
+	deleteCredentialSQL = `DELETE FROM user_credentials WHERE id = $1 AND user_id = $2`
+)
+
 // credentialRow is the user_credentials row; it never leaves this package.
 type credentialRow struct {
-	bun.BaseModel `bun:"table:user_credentials,alias:uc"`
-
-	ID                  string    `bun:"id,pk,type:uuid"`
-	UserAccountID       string    `bun:"user_account_id,notnull,type:uuid"`
-	UserID              string    `bun:"user_id,notnull"`
-	CredentialType      string    `bun:"credential_type,notnull"`
-	Environment         string    `bun:"environment,notnull"`
-	Nickname            string    `bun:"nickname,notnull"`
-	APIKeyKeyID         string    `bun:"api_key_key_id,notnull"`
-	APIKeyCiphertext    []byte    `bun:"api_key_ciphertext,notnull,type:bytea"`
-	SecretKeyKeyID      string    `bun:"secret_key_key_id,notnull"`
-	SecretKeyCiphertext []byte    `bun:"secret_key_ciphertext,notnull,type:bytea"`
-	IsActive            bool      `bun:"is_active,notnull"`
-	CreatedAt           time.Time `bun:"created_at,notnull"`
-	UpdatedAt           time.Time `bun:"updated_at,notnull"`
+	ID                  pgtype.UUID
+	UserAccountID       pgtype.UUID
+	UserID              string
+	CredentialType      string
+	Environment         string
+	Nickname            string
+	APIKeyKeyID         string
+	APIKeyCiphertext    []byte
+	SecretKeyKeyID      string
+	SecretKeyCiphertext []byte
+	IsActive            bool
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
 }
 
-func toCredentialRow(c credential.Credential) credentialRow {
-	return credentialRow{
-		ID:                  c.ID().String(),
-		UserAccountID:       c.AccountID().String(),
-		UserID:              c.Owner().String(),
-		CredentialType:      c.Type().String(),
-		Environment:         c.Environment().String(),
-		Nickname:            c.Nickname().String(),
-		APIKeyKeyID:         c.APIKey().KeyID,
-		APIKeyCiphertext:    c.APIKey().Ciphertext,
-		SecretKeyKeyID:      c.SecretKey().KeyID,
-		SecretKeyCiphertext: c.SecretKey().Ciphertext,
-		IsActive:            c.Active(),
-		CreatedAt:           c.CreatedAt(),
-		UpdatedAt:           c.UpdatedAt(),
+func (r *credentialRow) fields() []any {
+	return []any{&r.ID, &r.UserAccountID, &r.UserID, &r.CredentialType, &r.Environment, &r.Nickname,
+		&r.APIKeyKeyID, &r.APIKeyCiphertext, &r.SecretKeyKeyID, &r.SecretKeyCiphertext,
+		&r.IsActive, &r.CreatedAt, &r.UpdatedAt}
+}
+
+func credentialArgs(c credential.Credential) []any {
+	return []any{uuidArg(c.ID()), uuidArg(c.AccountID()), c.Owner().String(), c.Type().String(), c.Environment().String(),
+		c.Nickname().String(), c.APIKey().KeyID, c.APIKey().Ciphertext, c.SecretKey().KeyID, c.SecretKey().Ciphertext,
+		c.Active(), c.CreatedAt(), c.UpdatedAt()}
+}
+
+func uuidArg(id domain.ID) pgtype.UUID { return pgtype.UUID{Bytes: id, Valid: true} }
+
+// readCredentials collects every row into out.
+func readCredentials(out *[]credential.Credential) func(pgx.Rows) error {
+	return func(rows pgx.Rows) error {
+		for rows.Next() {
+			var row credentialRow
+			if err := rows.Scan(row.fields()...); err != nil {
+				return err
+			}
+			c, err := row.toDomain()
+			if err != nil {
+				return err
+			}
+			*out = append(*out, c)
+		}
+		return nil
 	}
 }
 
 // toDomain checks what the schema cannot (id syntax, the enums as the domain knows them),
 // so a corrupt row is an error rather than a half-valid aggregate.
 func (r credentialRow) toDomain() (credential.Credential, error) {
-	id, err := domain.ParseID(r.ID)
-	if err != nil {
-		return credential.Credential{}, fmt.Errorf("postgres: stored credential id %q: %w", r.ID, err)
-	}
-	accountID, err := domain.ParseID(r.UserAccountID)
-	if err != nil {
-		return credential.Credential{}, fmt.Errorf("postgres: stored account of credential %s: %w", r.ID, err)
-	}
+	id, accountID := domain.ID(r.ID.Bytes), domain.ID(r.UserAccountID.Bytes)
 	owner, err := user.ParseID(r.UserID)
 	if err != nil {
-		return credential.Credential{}, fmt.Errorf("postgres: stored owner of credential %s: %w", r.ID, err)
+		return credential.Credential{}, fmt.Errorf("postgres: stored owner of credential %s: %w", id, err)
 	}
 	kind, err := credential.ParseType(r.CredentialType)
 	if err != nil {
-		return credential.Credential{}, fmt.Errorf("postgres: stored type of credential %s: %w", r.ID, err)
+		return credential.Credential{}, fmt.Errorf("postgres: stored type of credential %s: %w", id, err)
 	}
 	if r.Environment == "" { // ParseEnvironment defaults "" for input; stored rows must say
-		return credential.Credential{}, fmt.Errorf("postgres: stored credential %s has no environment", r.ID)
+		return credential.Credential{}, fmt.Errorf("postgres: stored credential %s has no environment", id)
 	}
 	env, err := credential.ParseEnvironment(r.Environment)
 	if err != nil {
-		return credential.Credential{}, fmt.Errorf("postgres: stored environment of credential %s: %w", r.ID, err)
+		return credential.Credential{}, fmt.Errorf("postgres: stored environment of credential %s: %w", id, err)
 	}
 	return credential.Rehydrate(id, accountID, owner, kind, env, r.Nickname,
 		credential.Sealed{KeyID: r.APIKeyKeyID, Ciphertext: r.APIKeyCiphertext},
@@ -84,11 +110,9 @@ func (r credentialRow) toDomain() (credential.Credential, error) {
 		r.IsActive, r.CreatedAt, r.UpdatedAt), nil
 }
 
-// credentialRepo is bound to one transaction and its actor. Row-level security already
-// limits it to the actor's rows; every query filters on user_id as well, so that a policy
-// mistake alone cannot expose anything.
+// credentialRepo is bound to one transaction and its actor.
 type credentialRepo struct {
-	db    bun.IDB
+	tx    *pgTx
 	actor user.ID
 }
 
@@ -98,28 +122,16 @@ var _ ports.CredentialRepository = (*credentialRepo)(nil)
 // Another user's account, or none at all, lists nothing rather than failing: the two must
 // look the same.
 func (r *credentialRepo) List(ctx context.Context, accountID domain.ID) ([]credential.Credential, error) {
-	var rows []credentialRow
-	err := r.db.NewSelect().Model(&rows).
-		Where("user_account_id = ?", accountID.String()).
-		Where("user_id = ?", r.actor.String()).
-		OrderExpr("created_at DESC, id DESC").
-		Scan(ctx)
-	if err != nil {
+	out := []credential.Credential{}
+	st := &statement{sql: listCredentialsSQL, args: []any{uuidArg(accountID), r.actor.String()}, read: readCredentials(&out)}
+	if err := r.tx.run(ctx, st); err != nil {
 		return nil, translate("list credentials", err)
-	}
-	out := make([]credential.Credential, 0, len(rows))
-	for _, row := range rows {
-		c, err := row.toDomain()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
 	}
 	return out, nil
 }
 
 func (r *credentialRepo) Get(ctx context.Context, id domain.ID) (credential.Credential, error) {
-	return r.load(ctx, id, "get credential", false)
+	return r.load(ctx, id, getCredentialSQL, "get credential")
 }
 
 // Add stores c. The composite foreign key (user_account_id, user_id) is what refuses an
@@ -130,9 +142,7 @@ func (r *credentialRepo) Add(ctx context.Context, c credential.Credential) error
 		// The same answer RLS would give (42501), before the database has to.
 		return fmt.Errorf("postgres: credential for another user: %w", domain.ErrNotFound)
 	}
-	row := toCredentialRow(c)
-	// Returning("NULL") keeps bun from adding a RETURNING clause of its own.
-	if _, err := r.db.NewInsert().Model(&row).Returning("NULL").Exec(ctx); err != nil {
+	if err := r.tx.run(ctx, &statement{sql: insertCredentialSQL, args: credentialArgs(c)}); err != nil {
 		return translate("add credential", err)
 	}
 	return nil
@@ -143,7 +153,7 @@ func (r *credentialRepo) Add(ctx context.Context, c credential.Credential) error
 // the lock instead of overwriting each other; lock_timeout bounds the wait. When change
 // fails nothing is written.
 func (r *credentialRepo) Update(ctx context.Context, id domain.ID, change func(*credential.Credential) error) (credential.Credential, error) {
-	c, err := r.load(ctx, id, "lock credential", true)
+	c, err := r.load(ctx, id, lockCredentialSQL, "lock credential")
 	if err != nil {
 		return credential.Credential{}, err
 	}
@@ -156,63 +166,41 @@ func (r *credentialRepo) Update(ctx context.Context, id domain.ID, change func(*
 		// Only a wholesale *c = other can do this; the aggregate offers no way to.
 		return credential.Credential{}, fmt.Errorf("postgres: update credential %s: the change replaced fields that never change", id)
 	}
-
-	row := toCredentialRow(c)
-	res, err := r.db.NewUpdate().Model(&row).
-		Column("nickname", "is_active",
-			"api_key_key_id", "api_key_ciphertext", "secret_key_key_id", "secret_key_ciphertext",
-			"updated_at").
-		Where("id = ?", id.String()).
-		Where("user_id = ?", r.actor.String()).
-		Exec(ctx)
-	if err != nil {
+	st := &statement{sql: updateCredentialSQL, args: []any{uuidArg(id), r.actor.String(), c.Nickname().String(), c.Active(),
+		c.APIKey().KeyID, c.APIKey().Ciphertext, c.SecretKey().KeyID, c.SecretKey().Ciphertext, c.UpdatedAt()}}
+	if err := r.tx.run(ctx, st); err != nil {
 		return credential.Credential{}, translate("update credential", err)
 	}
-	if err := oneRow(res, "update credential", id); err != nil {
+	if err := oneRow(st.tag, id); err != nil {
 		return credential.Credential{}, err
 	}
 	return c, nil
 }
 
 func (r *credentialRepo) Delete(ctx context.Context, id domain.ID) error {
-	res, err := r.db.NewDelete().Model((*credentialRow)(nil)).
-		Where("id = ?", id.String()).
-		Where("user_id = ?", r.actor.String()).
-		Exec(ctx)
-	if err != nil {
+	st := &statement{sql: deleteCredentialSQL, args: []any{uuidArg(id), r.actor.String()}}
+	if err := r.tx.run(ctx, st); err != nil {
 		return translate("delete credential", err)
 	}
-	return oneRow(res, "delete credential", id)
+	return oneRow(st.tag, id)
 }
 
-// load reads one of the actor's credentials, locking it for update when asked.
-func (r *credentialRepo) load(ctx context.Context, id domain.ID, op string, forUpdate bool) (credential.Credential, error) {
-	var row credentialRow
-	q := r.db.NewSelect().Model(&row).
-		Where("id = ?", id.String()).
-		Where("user_id = ?", r.actor.String()).
-		Limit(1)
-	if forUpdate {
-		q = q.For("UPDATE")
-	}
-	err := q.Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
-		return credential.Credential{}, fmt.Errorf("credential %s: %w", id, domain.ErrNotFound)
-	}
-	if err != nil {
+// load reads one of the actor's credentials with query (which may lock it).
+func (r *credentialRepo) load(ctx context.Context, id domain.ID, query, op string) (credential.Credential, error) {
+	var found []credential.Credential
+	if err := r.tx.run(ctx, &statement{sql: query, args: []any{uuidArg(id), r.actor.String()}, read: readCredentials(&found)}); err != nil {
 		return credential.Credential{}, translate(op, err)
 	}
-	return row.toDomain()
+	if len(found) == 0 {
+		return credential.Credential{}, fmt.Errorf("credential %s: %w", id, domain.ErrNotFound)
+	}
+	return found[0], nil
 }
 
 // oneRow turns "no row changed" into domain.ErrNotFound: hidden by RLS, another user's, or
 // gone, the caller cannot tell and must not.
-func oneRow(res sql.Result, op string, id domain.ID) error {
-	n, err := res.RowsAffected()
-	if err != nil {
-		return translate(op, err)
-	}
-	if n == 0 {
+func oneRow(tag pgconn.CommandTag, id domain.ID) error {
+	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("credential %s: %w", id, domain.ErrNotFound)
 	}
 	return nil

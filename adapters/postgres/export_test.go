@@ -11,7 +11,7 @@ import (
 // RunAs exposes the chokepoint below the ports, so the external tests can run raw SQL with
 // exactly the setup every repository call gets.
 func (t *Transactor) RunAs(ctx context.Context, actor user.ID, fn func(context.Context, bun.Tx) error) error {
-	return t.run(ctx, actor, fn)
+	return inRoleTx(ctx, t.db, appRole, actor.String(), fn)
 }
 
 // AuditRLSForRoles exposes the audit with its role list, for a test with a scratch role.
@@ -31,3 +31,9 @@ const (
 func (s *RotationStore) RunAsRotator(ctx context.Context, fn func(context.Context, bun.Tx) error) error {
 	return inRoleTx(ctx, s.db, rotatorRole, "", fn)
 }
+
+// The repositories' list queries, for the plan test.
+const (
+	ListAccountsSQL    = listAccountsSQL
+	ListCredentialsSQL = listCredentialsSQL
+)

@@ -6,6 +6,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 
 	"github.com/brokerly/accounts/domain/user"
@@ -45,8 +48,15 @@ const setContextSQL = `SELECT set_config('role', $1, true),
 	set_config('lock_timeout', $4, true),
 	set_config('idle_in_transaction_session_timeout', $5, true)`
 
-// Transactor is the one way user-scoped code reaches the service's tables. It and the
-// RotationStore both begin their transactions in inRoleTx, below.
+// readOnlySQL ends setContextSQL in read-only transactions: whatever fn tries, nothing in
+// them can write.
+const readOnlySQL = `,
+	set_config('transaction_read_only', 'on', true)`
+
+// Transactor is the one way user-scoped code reaches the service's tables. Its
+// transactions run on a pgx connection borrowed from bun's pool (Conn.Raw), so that the
+// context statement travels in the same round trip as the first query (see pgTx); the
+// RotationStore and the audit begin theirs in inRoleTx, below.
 type Transactor struct {
 	db *bun.DB
 }
@@ -60,18 +70,156 @@ func NewTransactor(db *bun.DB) *Transactor {
 // Within runs fn in one transaction as actor. Errors from fn come back unchanged (the
 // repositories translate their own); a failure to begin, set up or commit is translated.
 func (t *Transactor) Within(ctx context.Context, actor user.ID, fn func(context.Context, ports.Repositories) error) error {
-	return t.run(ctx, actor, func(ctx context.Context, tx bun.Tx) error {
-		return fn(ctx, ports.Repositories{
-			Accounts:    &accountRepo{db: tx, actor: actor},
-			Credentials: &credentialRepo{db: tx, actor: actor},
-		})
-	})
+	return t.withTx(ctx, actor, false, fn)
 }
 
-// run is Within below the ports: fn gets the bun.Tx after the context is set. Tests use it
-// (through export_test.go) to check the policies with raw SQL under the real setup.
-func (t *Transactor) run(ctx context.Context, actor user.ID, fn func(context.Context, bun.Tx) error) error {
-	return inRoleTx(ctx, t.db, appRole, actor.String(), fn)
+// Read runs fn's reads each in its own implicit, read-only transaction whose first
+// statement sets the context: a one-read fn costs one round trip and no BEGIN or COMMIT.
+func (t *Transactor) Read(ctx context.Context, actor user.ID, fn func(context.Context, ports.Repositories) error) error {
+	return t.withTx(ctx, actor, true, fn)
+}
+
+func (t *Transactor) withTx(ctx context.Context, actor user.ID, readOnly bool, fn func(context.Context, ports.Repositories) error) error {
+	conn, err := t.db.Conn(ctx) // bounded by the pool's acquire timeout
+	if err != nil {
+		return translate("acquire a connection", err)
+	}
+	defer conn.Close()
+	var fnErr error
+	err = conn.Raw(func(driverConn any) error {
+		tx := &pgTx{conn: driverConn.(*stdlib.Conn).Conn(), actor: actor.String(), readOnly: readOnly}
+		defer tx.abandon() // a panic in fn must not leave the transaction open
+		fnErr = fn(ctx, ports.Repositories{
+			Accounts:    &accountRepo{tx: tx, actor: actor},
+			Credentials: &credentialRepo{tx: tx, actor: actor},
+		})
+		return tx.end(ctx, fnErr)
+	})
+	if fnErr != nil {
+		return fnErr // rolled back; already in the service's vocabulary
+	}
+	// The commit failed. It is ambiguous (it may have been applied); the caller must not
+	// blindly retry a non-idempotent write.
+	return translate("transaction", err)
+}
+
+// statement is one query of a pipelined batch. read consumes its rows; without it only
+// the command tag is kept, in tag.
+type statement struct {
+	sql  string
+	args []any
+	read func(pgx.Rows) error
+	tag  pgconn.CommandTag
+}
+
+// pgTx is one user-scoped transaction on a pgx connection. Nothing is sent until the first
+// statement, which goes out in a single round trip behind BEGIN and setContextSQL: the
+// context is always the transaction's first statement, and costs no round trip of its own.
+// In read-only mode there is no BEGIN: every batch is its own implicit transaction (the
+// extended protocol runs everything up to Sync as one), read-only and context first.
+type pgTx struct {
+	conn     *pgx.Conn
+	actor    string
+	readOnly bool
+	begun    bool
+	failed   bool
+}
+
+// run sends stmts, with the transaction's setup if it has not begun, in one round trip.
+func (tx *pgTx) run(ctx context.Context, stmts ...*statement) error {
+	var b pgx.Batch
+	setup := 0
+	if tx.readOnly {
+		b.Queue(setContextSQL+readOnlySQL, tx.contextArgs()...)
+		setup = 1
+	} else if !tx.begun {
+		b.Queue("BEGIN")
+		b.Queue(setContextSQL, tx.contextArgs()...)
+		setup, tx.begun = 2, true
+	}
+	for _, st := range stmts {
+		b.Queue(st.sql, st.args...)
+	}
+	results := tx.conn.SendBatch(ctx, &b)
+	err := tx.readResults(results, setup, stmts)
+	if closeErr := results.Close(); err == nil {
+		err = closeErr
+	}
+	if err != nil {
+		tx.failed = true
+	}
+	return err
+}
+
+func (tx *pgTx) readResults(results pgx.BatchResults, setup int, stmts []*statement) error {
+	for range setup {
+		if _, err := results.Exec(); err != nil {
+			return fmt.Errorf("set the transaction context: %w", err)
+		}
+	}
+	for _, st := range stmts {
+		if st.read == nil {
+			tag, err := results.Exec()
+			if err != nil {
+				return err
+			}
+			st.tag = tag
+			continue
+		}
+		rows, err := results.Query()
+		if err != nil {
+			return err
+		}
+		err = st.read(rows)
+		rows.Close()
+		if err == nil {
+			err = rows.Err()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (tx *pgTx) contextArgs() []any {
+	return []any{string(appRole), tx.actor, millis(txStatementTimeout), millis(txLockTimeout), millis(txIdleTimeout)}
+}
+
+// end commits when fn succeeded and rolls back otherwise.
+func (tx *pgTx) end(ctx context.Context, fnErr error) error {
+	if !tx.begun {
+		return nil
+	}
+	tx.begun = false
+	if fnErr != nil || tx.failed {
+		tx.rollback()
+		return nil
+	}
+	tag, err := tx.conn.Exec(ctx, "COMMIT")
+	if err != nil {
+		return err
+	}
+	if tag.String() != "COMMIT" { // the server rolled back instead (an aborted transaction)
+		return fmt.Errorf("postgres: commit answered %q", tag.String())
+	}
+	return nil
+}
+
+// abandon rolls back a transaction that end never finished (fn panicked).
+func (tx *pgTx) abandon() {
+	if tx.begun {
+		tx.rollback()
+	}
+}
+
+// rollback gets a fresh deadline: the request's may be what ended the transaction. If it
+// fails the connection is broken, and the pool discards connections left in a transaction.
+func (tx *pgTx) rollback() {
+	tx.begun = false
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, _ = tx.conn.Exec(ctx, "ROLLBACK")
 }
 
 // inRoleTx is the one place a transaction on the service's tables begins (the Transactor

@@ -28,7 +28,7 @@ func NewListAccountsHandler(tx ports.Transactor) ListAccountsHandler {
 
 func (h ListAccountsHandler) Handle(ctx context.Context, q ListAccounts) ([]account.Account, error) {
 	var accounts []account.Account
-	err := h.tx.Within(ctx, q.Actor, func(ctx context.Context, r ports.Repositories) error {
+	err := h.tx.Read(ctx, q.Actor, func(ctx context.Context, r ports.Repositories) error {
 		var err error
 		accounts, err = r.Accounts.List(ctx)
 		return err

@@ -34,7 +34,7 @@ func (h ListCredentialsHandler) Handle(ctx context.Context, q ListCredentials) (
 		return nil, domain.Invalid("account_id", "must be a UUID")
 	}
 	var creds []credential.Credential
-	err = h.tx.Within(ctx, q.Actor, func(ctx context.Context, r ports.Repositories) error {
+	err = h.tx.Read(ctx, q.Actor, func(ctx context.Context, r ports.Repositories) error {
 		creds, err = r.Credentials.List(ctx, accountID)
 		return err
 	})

@@ -24,7 +24,7 @@ func unsealForBroker(ctx context.Context, tx ports.Transactor, cipher ports.Ciph
 		return unsealed{}, domain.ErrNotFound
 	}
 	var cred credential.Credential
-	err = tx.Within(ctx, actor, func(ctx context.Context, r ports.Repositories) error {
+	err = tx.Read(ctx, actor, func(ctx context.Context, r ports.Repositories) error {
 		cred, err = r.Credentials.Get(ctx, id)
 		return err
 	})
