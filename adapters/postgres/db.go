@@ -120,9 +120,27 @@ func (c *poolConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	return nil, err
 }
 
+// closeWait bounds DB.Close. pgxpool's Close waits for every borrowed connection to come
+// back, where database/sql's returned at once and closed them on release; a connection
+// leaked by a bug (or held by a request that outlived the HTTP shutdown) must not turn the
+// service's exit, or a test's cleanup, into a hang. Such connections still close on release.
+const closeWait = 2 * time.Second
+
 func (c *poolConnector) Close() error {
-	c.pool.Close()
-	return nil
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.pool.Close() // closes the idle connections at once
+	}()
+	timer := time.NewTimer(closeWait)
+	defer timer.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-timer.C:
+		return fmt.Errorf("postgres: %d connections still in use after %s; each closes when released",
+			c.pool.Stat().AcquiredConns(), closeWait)
+	}
 }
 
 // orDefault returns v, or def when v is not positive.

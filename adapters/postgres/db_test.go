@@ -107,3 +107,21 @@ func TestPoolCallerDeadlineAndClose(t *testing.T) {
 	err = postgres.Ready(testContext(t), db)
 	require.ErrorIs(t, err, ports.ErrUnavailable)
 }
+
+// TestPoolCloseDoesNotHangOnALeakedConnection: Close waits a little for borrowed
+// connections, then reports them instead of blocking the caller (a shutdown, a test's
+// cleanup) forever; the leaked connection still closes when it is released.
+func TestPoolCloseDoesNotHangOnALeakedConnection(t *testing.T) {
+	_, dbURL := pgtest.NewDB(t)
+	db, err := postgres.Open(context.Background(), postgres.Config{URL: dbURL})
+	require.NoError(t, err)
+	leaked, err := db.DB.Conn(testContext(t))
+	require.NoError(t, err)
+	require.NoError(t, leaked.PingContext(testContext(t)))
+
+	start := time.Now()
+	err = db.Close()
+	require.ErrorContains(t, err, "1 connections still in use")
+	require.Less(t, time.Since(start), 5*time.Second)
+	require.NoError(t, leaked.Close())
+}
