@@ -109,10 +109,18 @@ func tableDigest(t *testing.T, dbURL, table string) string {
 	return d
 }
 
-// backends counts the sessions on the test's database other than the one asking.
+// backends counts the client sessions on the test's database other than this helper's own:
+// it connects under its own application_name, so that a backend of an earlier call that is
+// still exiting is not counted either.
 func backends(t *testing.T, dbURL string) int {
 	t.Helper()
-	return count(t, dbURL, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	u, err := url.Parse(dbURL)
+	require.NoError(t, err)
+	q := u.Query()
+	q.Set("application_name", "rel-backends-probe")
+	u.RawQuery = q.Encode()
+	return count(t, u.String(), `SELECT count(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND backend_type = 'client backend' AND application_name <> 'rel-backends-probe'`)
 }
 
 // rawResponse is one request's outcome when failures are data, not test errors.
