@@ -80,6 +80,7 @@ func TestAuthFailureLimit_CanBeTurnedOff(t *testing.T) {
 func TestAuthFailureLimit_DefaultsAndValidation(t *testing.T) {
 	e := newEnv(t, withoutLogs())
 	require.NotNil(t, e.srv.limiter)
+	e.srv.limiter.now = (&fakeClock{t: time.Now()}).now // no refill, however slow the run (-race)
 	assert.Equal(t, DefaultAuthFailureRate, e.srv.limiter.rate)
 	assert.Equal(t, float64(DefaultAuthFailureBurst), e.srv.limiter.burst)
 	for range DefaultAuthFailureBurst {
@@ -94,6 +95,7 @@ func TestAuthFailureLimit_DefaultsAndValidation(t *testing.T) {
 // An infrastructure failure is not the client's failure: it costs no token.
 func TestAuthFailureLimit_CountsOnly401s(t *testing.T) {
 	e := newEnv(t, withoutLogs(), withConfig(func(c *Config) { c.AuthFailureBurst = 1 }))
+	e.srv.limiter.now = (&fakeClock{t: time.Now()}).now
 	e.verifier.setFail(fmt.Errorf("lookup: %w", context.DeadlineExceeded))
 	for range 5 {
 		require.Equal(t, http.StatusGatewayTimeout, e.do(newRequest(http.MethodGet, "/api/accounts", "", withCookie(secureCookie, cookieA))).StatusCode)

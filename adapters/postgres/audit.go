@@ -75,8 +75,9 @@ type AuditReport struct {
 //   - the catalogs (auditSQL): accounts_app and accounts_rotator are NOLOGIN, NOSUPERUSER,
 //     NOBYPASSRLS, NOINHERIT and own nothing; every tenant table has RLS enabled and forced,
 //     and a policy for each command that is not granted to PUBLIC;
-//   - the switch, proven from the login role the service really connects as: through the
-//     chokepoint's own setup, the transaction runs as accounts_app, which is neither a
+//   - the switch, proven from the login role the service really connects as: after the
+//     context statement every transaction starts with (setContextSQL, for no user), the
+//     transaction runs as accounts_app, which is neither a
 //     superuser nor BYPASSRLS, and with no user context it sees no row of any tenant table;
 //   - the login role may call the session lookup function.
 func AuditRLS(ctx context.Context, db *bun.DB) (AuditReport, error) {
@@ -143,8 +144,9 @@ const tenantTablesSQL = `SELECT format('%I.%I', n.nspname, c.relname)
 	  AND has_any_column_privilege(c.oid, 'SELECT')
 	ORDER BY 1`
 
-// probeRoleSwitch opens a transaction exactly as the Transactor does for a request without
-// a user and reports what is wrong with it. Its errors are only those of a database that
+// probeRoleSwitch opens a transaction, on the service's pool, that starts with the same
+// context statement as every Transactor and RotationStore transaction (for no user), and
+// reports what is wrong with it. Its errors are only those of a database that
 // cannot answer; a switch that fails (the login role is not a member of accounts_app) is a
 // problem, not an error.
 func probeRoleSwitch(ctx context.Context, db *bun.DB) ([]string, error) {
