@@ -15,6 +15,10 @@ type Transactor interface {
 	// two reads need not see one snapshot, and any attempt to write fails. Adapters can
 	// answer a one-read fn in a single round trip, which is why the use cases say so.
 	Read(ctx context.Context, actor user.ID, fn func(ctx context.Context, repos Repositories) error) error
+	// EachCall runs fn as actor with every repository call a whole transaction of its own:
+	// for a fn that makes one call, or calls that need no common transaction. Adapters can
+	// answer each call in a single round trip.
+	EachCall(ctx context.Context, actor user.ID, fn func(ctx context.Context, repos Repositories) error) error
 }
 
 // Repositories are bound to one transaction and one user; they must not escape fn.

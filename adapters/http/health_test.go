@@ -90,6 +90,10 @@ func (g *gateTx) Read(ctx context.Context, actor user.ID, fn func(context.Contex
 	return g.Within(ctx, actor, fn)
 }
 
+func (g *gateTx) EachCall(ctx context.Context, actor user.ID, fn func(context.Context, ports.Repositories) error) error {
+	return g.Within(ctx, actor, fn)
+}
+
 // In-flight requests finish during a graceful shutdown; new connections are refused.
 func TestShutdown_InFlightRequestCompletes(t *testing.T) {
 	gate := &gateTx{inner: memory.NewStore(), entered: make(chan struct{}), release: make(chan struct{})}

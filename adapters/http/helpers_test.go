@@ -118,6 +118,10 @@ func (e errTx) Read(ctx context.Context, u user.ID, fn func(context.Context, por
 	return e.Within(ctx, u, fn)
 }
 
+func (e errTx) EachCall(ctx context.Context, u user.ID, fn func(context.Context, ports.Repositories) error) error {
+	return e.Within(ctx, u, fn)
+}
+
 // panicTx panics inside the use case.
 type panicTx struct{}
 
@@ -126,6 +130,10 @@ func (panicTx) Within(context.Context, user.ID, func(context.Context, ports.Repo
 }
 
 func (p panicTx) Read(ctx context.Context, u user.ID, fn func(context.Context, ports.Repositories) error) error {
+	return p.Within(ctx, u, fn)
+}
+
+func (p panicTx) EachCall(ctx context.Context, u user.ID, fn func(context.Context, ports.Repositories) error) error {
 	return p.Within(ctx, u, fn)
 }
 
@@ -138,6 +146,10 @@ func (hangTx) Within(ctx context.Context, _ user.ID, _ func(context.Context, por
 }
 
 func (h hangTx) Read(ctx context.Context, u user.ID, fn func(context.Context, ports.Repositories) error) error {
+	return h.Within(ctx, u, fn)
+}
+
+func (h hangTx) EachCall(ctx context.Context, u user.ID, fn func(context.Context, ports.Repositories) error) error {
 	return h.Within(ctx, u, fn)
 }
 

@@ -46,6 +46,11 @@ func (s *Store) Within(ctx context.Context, actor user.ID, fn func(context.Conte
 	return nil
 }
 
+// EachCall is Within: one transaction for all of fn is at least as strong.
+func (s *Store) EachCall(ctx context.Context, actor user.ID, fn func(context.Context, ports.Repositories) error) error {
+	return s.Within(ctx, actor, fn)
+}
+
 // Read runs fn on a working copy that is thrown away: nothing fn does is kept.
 func (s *Store) Read(ctx context.Context, actor user.ID, fn func(context.Context, ports.Repositories) error) error {
 	if err := ctx.Err(); err != nil {

@@ -70,16 +70,31 @@ func NewTransactor(db *bun.DB) *Transactor {
 // Within runs fn in one transaction as actor. Errors from fn come back unchanged (the
 // repositories translate their own); a failure to begin, set up or commit is translated.
 func (t *Transactor) Within(ctx context.Context, actor user.ID, fn func(context.Context, ports.Repositories) error) error {
-	return t.withTx(ctx, actor, false, fn)
+	return t.withTx(ctx, actor, explicitTx, fn)
 }
 
-// Read runs fn's reads each in its own implicit, read-only transaction whose first
-// statement sets the context: a one-read fn costs one round trip and no BEGIN or COMMIT.
+// EachCall runs each repository call of fn in an implicit transaction of its own (the
+// extended protocol runs everything up to Sync as one) whose first statement sets the
+// context: a one-call fn costs one round trip and no BEGIN or COMMIT.
+func (t *Transactor) EachCall(ctx context.Context, actor user.ID, fn func(context.Context, ports.Repositories) error) error {
+	return t.withTx(ctx, actor, implicitTx, fn)
+}
+
+// Read is EachCall with every transaction read-only.
 func (t *Transactor) Read(ctx context.Context, actor user.ID, fn func(context.Context, ports.Repositories) error) error {
-	return t.withTx(ctx, actor, true, fn)
+	return t.withTx(ctx, actor, readOnlyTx, fn)
 }
 
-func (t *Transactor) withTx(ctx context.Context, actor user.ID, readOnly bool, fn func(context.Context, ports.Repositories) error) error {
+// txMode is how a pgTx groups its statements into transactions.
+type txMode int
+
+const (
+	explicitTx txMode = iota // BEGIN ... COMMIT around all of fn
+	implicitTx               // each batch of statements is its own transaction
+	readOnlyTx               // implicitTx, read-only
+)
+
+func (t *Transactor) withTx(ctx context.Context, actor user.ID, mode txMode, fn func(context.Context, ports.Repositories) error) error {
 	conn, err := t.db.Conn(ctx) // bounded by the pool's acquire timeout
 	if err != nil {
 		return translate("acquire a connection", err)
@@ -87,7 +102,7 @@ func (t *Transactor) withTx(ctx context.Context, actor user.ID, readOnly bool, f
 	defer conn.Close()
 	var fnErr error
 	err = conn.Raw(func(driverConn any) error {
-		tx := &pgTx{conn: driverConn.(*stdlib.Conn).Conn(), actor: actor.String(), readOnly: readOnly}
+		tx := &pgTx{conn: driverConn.(*stdlib.Conn).Conn(), actor: actor.String(), mode: mode}
 		defer tx.abandon() // a panic in fn must not leave the transaction open
 		fnErr = fn(ctx, ports.Repositories{
 			Accounts:    &accountRepo{tx: tx, actor: actor},
@@ -115,24 +130,28 @@ type statement struct {
 // pgTx is one user-scoped transaction on a pgx connection. Nothing is sent until the first
 // statement, which goes out in a single round trip behind BEGIN and setContextSQL: the
 // context is always the transaction's first statement, and costs no round trip of its own.
-// In read-only mode there is no BEGIN: every batch is its own implicit transaction (the
-// extended protocol runs everything up to Sync as one), read-only and context first.
+// In the implicit modes there is no BEGIN: every batch is its own implicit transaction,
+// context first.
 type pgTx struct {
-	conn     *pgx.Conn
-	actor    string
-	readOnly bool
-	begun    bool
-	failed   bool
+	conn   *pgx.Conn
+	actor  string
+	mode   txMode
+	begun  bool
+	failed bool
 }
 
 // run sends stmts, with the transaction's setup if it has not begun, in one round trip.
 func (tx *pgTx) run(ctx context.Context, stmts ...*statement) error {
 	var b pgx.Batch
 	setup := 0
-	if tx.readOnly {
+	switch {
+	case tx.mode == readOnlyTx:
 		b.Queue(setContextSQL+readOnlySQL, tx.contextArgs()...)
 		setup = 1
-	} else if !tx.begun {
+	case tx.mode == implicitTx:
+		b.Queue(setContextSQL, tx.contextArgs()...)
+		setup = 1
+	case !tx.begun:
 		b.Queue("BEGIN")
 		b.Queue(setContextSQL, tx.contextArgs()...)
 		setup, tx.begun = 2, true

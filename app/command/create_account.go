@@ -39,7 +39,7 @@ func (h CreateAccountHandler) Handle(ctx context.Context, cmd CreateAccount) (ac
 	if err != nil {
 		return account.Account{}, fmt.Errorf("create account: %w", err)
 	}
-	err = h.tx.Within(ctx, cmd.Actor, func(ctx context.Context, r ports.Repositories) error {
+	err = h.tx.EachCall(ctx, cmd.Actor, func(ctx context.Context, r ports.Repositories) error {
 		return r.Accounts.Add(ctx, acc)
 	})
 	if err != nil {

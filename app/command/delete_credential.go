@@ -31,7 +31,7 @@ func (h DeleteCredentialHandler) Handle(ctx context.Context, cmd DeleteCredentia
 	if err != nil {
 		return fmt.Errorf("delete credential: %w", domain.ErrNotFound)
 	}
-	err = h.tx.Within(ctx, cmd.Actor, func(ctx context.Context, r ports.Repositories) error {
+	err = h.tx.EachCall(ctx, cmd.Actor, func(ctx context.Context, r ports.Repositories) error {
 		return r.Credentials.Delete(ctx, id)
 	})
 	if err != nil {

@@ -36,7 +36,7 @@ func (h GetOrCreateAccountHandler) Handle(ctx context.Context, cmd GetOrCreateAc
 	if err != nil {
 		return account.Account{}, false, fmt.Errorf("get or create account: %w", err)
 	}
-	err = h.tx.Within(ctx, cmd.Actor, func(ctx context.Context, r ports.Repositories) error {
+	err = h.tx.EachCall(ctx, cmd.Actor, func(ctx context.Context, r ports.Repositories) error {
 		acc, created, err = r.Accounts.AddIfAbsent(ctx, candidate)
 		return err
 	})

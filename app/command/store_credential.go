@@ -59,7 +59,7 @@ func (h StoreCredentialHandler) Handle(ctx context.Context, cmd StoreCredential)
 	if err != nil {
 		return credential.Credential{}, fmt.Errorf("store credential: %w", err)
 	}
-	err = h.tx.Within(ctx, cmd.Actor, func(ctx context.Context, r ports.Repositories) error {
+	err = h.tx.EachCall(ctx, cmd.Actor, func(ctx context.Context, r ports.Repositories) error {
 		if _, err := r.Accounts.Get(ctx, in.accountID); err != nil {
 			return err
 		}

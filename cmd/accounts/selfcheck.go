@@ -152,6 +152,13 @@ func (t auditedTransactor) Within(ctx context.Context, actor user.ID, fn func(co
 	return t.inner.Within(ctx, actor, fn)
 }
 
+func (t auditedTransactor) EachCall(ctx context.Context, actor user.ID, fn func(context.Context, ports.Repositories) error) error {
+	if err := t.check.admit(ctx); err != nil {
+		return err
+	}
+	return t.inner.EachCall(ctx, actor, fn)
+}
+
 func (t auditedTransactor) Read(ctx context.Context, actor user.ID, fn func(context.Context, ports.Repositories) error) error {
 	if err := t.check.admit(ctx); err != nil {
 		return err

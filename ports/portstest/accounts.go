@@ -172,64 +172,108 @@ func RunAccountRepositoryContract(t *testing.T, newFixture AccountFixture) {
 		require.Empty(t, s.list(t, alice), "nothing was stored")
 	})
 
-	t.Run("ConcurrentAddIfAbsentAgreesOnOneAccount", func(t *testing.T) {
-		s := newSuite(t, newFixture)
-		alice := s.user(t)
-		const n = 50
+	for name, run := range writeModes {
+		t.Run("ConcurrentAddIfAbsentAgreesOnOneAccount/"+name, func(t *testing.T) {
+			s := newSuite(t, newFixture)
+			alice := s.user(t)
+			const n = 50
 
-		type result struct {
-			acc     account.Account
-			created bool
-			err     error
-		}
-		candidates := s.newAccounts(t, alice, n)
-		results := make([]result, n)
-		s.parallel(n, func(i int) {
-			err := s.tx.Within(s.ctx, alice, func(ctx context.Context, r ports.Repositories) error {
-				var err error
-				results[i].acc, results[i].created, err = r.Accounts.AddIfAbsent(ctx, candidates[i])
-				return err
+			type result struct {
+				acc     account.Account
+				created bool
+				err     error
+			}
+			candidates := s.newAccounts(t, alice, n)
+			results := make([]result, n)
+			s.parallel(n, func(i int) {
+				err := run(s.tx)(s.ctx, alice, func(ctx context.Context, r ports.Repositories) error {
+					var err error
+					results[i].acc, results[i].created, err = r.Accounts.AddIfAbsent(ctx, candidates[i])
+					return err
+				})
+				results[i].err = err
 			})
-			results[i].err = err
+
+			createdCount := 0
+			for i, r := range results {
+				require.NoError(t, r.err, "call %d", i)
+				require.Equal(t, results[0].acc.ID(), r.acc.ID(), "call %d got another account", i)
+				if r.created {
+					createdCount++
+				}
+			}
+			require.Equal(t, 1, createdCount, "exactly one call created the account")
+			require.Len(t, s.list(t, alice), 1)
 		})
 
-		createdCount := 0
-		for i, r := range results {
-			require.NoError(t, r.err, "call %d", i)
-			require.Equal(t, results[0].acc.ID(), r.acc.ID(), "call %d got another account", i)
-			if r.created {
-				createdCount++
+		t.Run("ConcurrentAddSucceedsOnce/"+name, func(t *testing.T) {
+			s := newSuite(t, newFixture)
+			alice := s.user(t)
+			const n = 30
+
+			candidates := s.newAccounts(t, alice, n)
+			errs := make([]error, n)
+			s.parallel(n, func(i int) {
+				errs[i] = run(s.tx)(s.ctx, alice, func(ctx context.Context, r ports.Repositories) error {
+					return r.Accounts.Add(ctx, candidates[i])
+				})
+			})
+
+			successes := 0
+			for i, err := range errs {
+				if err == nil {
+					successes++
+					continue
+				}
+				require.ErrorIs(t, err, domain.ErrAlreadyExists, "call %d failed otherwise", i)
 			}
-		}
-		require.Equal(t, 1, createdCount, "exactly one call created the account")
-		require.Len(t, s.list(t, alice), 1)
+			require.Equal(t, 1, successes)
+			require.Len(t, s.list(t, alice), 1)
+		})
+	}
+
+	t.Run("ReadKeepsNoWrite", func(t *testing.T) {
+		s := newSuite(t, newFixture)
+		alice := s.user(t)
+		acc := s.newAccount(t, alice, "Sneaky")
+		_ = s.tx.Read(s.ctx, alice, func(ctx context.Context, r ports.Repositories) error {
+			return r.Accounts.Add(ctx, acc) // an adapter may refuse it or drop it; never keep it
+		})
+		require.Empty(t, s.list(t, alice))
 	})
 
-	t.Run("ConcurrentAddSucceedsOnce", func(t *testing.T) {
+	t.Run("ReadAndEachCallSeeOnlyTheActorsRows", func(t *testing.T) {
 		s := newSuite(t, newFixture)
-		alice := s.user(t)
-		const n = 30
-
-		candidates := s.newAccounts(t, alice, n)
-		errs := make([]error, n)
-		s.parallel(n, func(i int) {
-			errs[i] = s.tx.Within(s.ctx, alice, func(ctx context.Context, r ports.Repositories) error {
-				return r.Accounts.Add(ctx, candidates[i])
-			})
-		})
-
-		successes := 0
-		for i, err := range errs {
-			if err == nil {
-				successes++
-				continue
-			}
-			require.ErrorIs(t, err, domain.ErrAlreadyExists, "call %d failed otherwise", i)
+		alice, bob := s.user(t), s.user(t)
+		mine := s.newAccount(t, alice, "Alice's")
+		s.within(t, alice, func(ctx context.Context, r ports.Repositories) error { return r.Accounts.Add(ctx, mine) })
+		for name, run := range map[string]func(ports.Transactor) runFunc{"Read": readMode, "EachCall": eachCallMode} {
+			var seen []account.Account
+			require.NoError(t, run(s.tx)(s.ctx, bob, func(ctx context.Context, r ports.Repositories) error {
+				var err error
+				seen, err = r.Accounts.List(ctx)
+				return err
+			}), name)
+			require.Empty(t, seen, "%s: bob sees none of alice's rows", name)
+			require.NoError(t, run(s.tx)(s.ctx, alice, func(ctx context.Context, r ports.Repositories) error {
+				var err error
+				seen, err = r.Accounts.List(ctx)
+				return err
+			}), name)
+			require.Len(t, seen, 1, name)
 		}
-		require.Equal(t, 1, successes)
-		require.Len(t, s.list(t, alice), 1)
 	})
 }
+
+// runFunc is one of the Transactor's ways to run a unit of work.
+type runFunc func(ctx context.Context, actor user.ID, fn func(context.Context, ports.Repositories) error) error
+
+func withinMode(tx ports.Transactor) runFunc   { return tx.Within }
+func eachCallMode(tx ports.Transactor) runFunc { return tx.EachCall }
+func readMode(tx ports.Transactor) runFunc     { return tx.Read }
+
+// writeModes are the ways to run a write; the concurrency cases hold for each.
+var writeModes = map[string]func(ports.Transactor) runFunc{"Within": withinMode, "EachCall": eachCallMode}
 
 type suite struct {
 	ctx     context.Context
