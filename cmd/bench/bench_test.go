@@ -123,3 +123,28 @@ func TestTokenLinesHaveOneWidth(t *testing.T) {
 	}
 	require.Len(t, b, 1234*78)
 }
+
+func TestCombineTakesMedians(t *testing.T) {
+	round := func(svc, pg float64, p99 time.Duration, rss float64) result {
+		return result{
+			svc:   loadResult{perSecond: svc, p99: p99, requests: 10},
+			pg:    loadResult{perSecond: pg, requests: 20},
+			rssMB: rss,
+		}
+	}
+	got := combine([]result{
+		round(100, 200, 5*time.Millisecond, 50), // ratio 0.5
+		round(300, 200, 9*time.Millisecond, 70), // ratio 1.5
+		round(150, 100, 1*time.Millisecond, 60), // ratio 1.5
+	})
+	require.InDelta(t, 150, got.svc.perSecond, 1e-9)
+	require.InDelta(t, 200, got.pg.perSecond, 1e-9)
+	require.InDelta(t, 1.5, got.ratio, 1e-9, "the median of the rounds' ratios, not the ratio of medians")
+	require.Equal(t, 5*time.Millisecond, got.svc.p99)
+	require.EqualValues(t, 30, got.svc.requests)
+	require.InDelta(t, 70, got.rssMB, 1e-9)
+	require.Equal(t, 3, got.rounds)
+
+	one := combine([]result{round(100, 400, 0, 1)})
+	require.InDelta(t, 0.25, one.ratio, 1e-9)
+}

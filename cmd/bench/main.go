@@ -32,6 +32,7 @@ type options struct {
 	conns      []int
 	warmup     time.Duration
 	threads    int
+	rounds     int
 	dbMaxConns int
 	logLevel   string
 	adminURL   string
@@ -86,6 +87,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.duration, "durations", 10*time.Second, "alias of -duration")
 	conns := fs.String("conns", "8,32,64", "comma-separated client connections: each is one wrk step and one pgbench step per endpoint")
 	fs.DurationVar(&o.warmup, "warmup", 5*time.Second, "wrk warm-up per endpoint before measuring (fills the service's session cache)")
+	fs.IntVar(&o.rounds, "rounds", 1, "repeat every wrk+pgbench pair this often and report medians (a shared machine's noise)")
 	fs.IntVar(&o.threads, "threads", 2, "wrk threads (-t) and pgbench threads (-j)")
 	fs.IntVar(&o.dbMaxConns, "db-max-conns", 0, "the service's DB_MAX_CONNS (0: the service's default)")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "the service's LOG_LEVEL (warn: no per-request log lines)")
@@ -129,6 +131,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-duration must be between 1s and %s", maxStep)
 	case o.warmup < 0 || o.warmup > maxStep:
 		return o, fmt.Errorf("-warmup must be between 0 and %s", maxStep)
+	case o.rounds < 1 || o.rounds > 9:
+		return o, errors.New("-rounds must be between 1 and 9")
 	case o.threads < 1:
 		return o, errors.New("-threads must be positive")
 	case o.dbMaxConns < 0:

@@ -23,6 +23,9 @@ type report struct {
 func printReport(w io.Writer, r report) {
 	m := r.machine
 	fmt.Fprintf(w, "\n### accounts bench: %d users, %s steps\n\n", r.opts.users, r.opts.duration)
+	if r.opts.rounds > 1 {
+		fmt.Fprintf(w, "- every row: the median of %d rounds (a wrk step then a pgbench step, back to back); ratio: the median of the rounds' ratios; peak RSS: the highest\n", r.opts.rounds)
+	}
 	fmt.Fprintf(w, "- machine: %d CPUs (%s), %s RAM; %s; %s\n", m.cpus, m.model, m.memory, m.postgres, m.goVer)
 	fmt.Fprintf(w, "- load average before / after the run: %s / %s (the bench's own load included after)\n", r.loadBefore, r.loadAfter)
 	fmt.Fprintf(w, "- seeding %d users (user, session, account; vacuum analyze; checkpoint): %s\n", r.opts.users, r.seedTime.Round(100*time.Millisecond))
@@ -57,10 +60,10 @@ func verdicts(r report) []string {
 		return "NOT met"
 	}
 	for _, x := range r.results {
-		if x.pg.perSecond <= 0 {
+		if x.ratio <= 0 {
 			continue
 		}
-		rt := x.svc.perSecond / x.pg.perSecond
+		rt := x.ratio
 		isList := x.endpoint.script == "list_accounts.sql"
 		if !isList || x.conns == 8 || x.conns == 64 {
 			out = append(out, fmt.Sprintf("%s at %d: %.2f× (target ≥ %.1f×) %s", x.endpoint.name, x.conns, rt, x.endpoint.target, mark(rt >= x.endpoint.target)))
@@ -74,10 +77,10 @@ func verdicts(r report) []string {
 }
 
 func ratio(x result) string {
-	if x.pg.perSecond <= 0 {
+	if x.ratio <= 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%.2f×", x.svc.perSecond/x.pg.perSecond)
+	return fmt.Sprintf("%.2f×", x.ratio)
 }
 
 func ms(d time.Duration) string {

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +22,8 @@ type result struct {
 	svc      loadResult
 	pg       loadResult
 	rssMB    float64 // the service's highest VmRSS during its step
+	ratio    float64 // service req/s over pgbench tps (the median of the rounds' ratios)
+	rounds   int     // how many rounds the medians are of (0 or 1: one)
 	cpu      cpuSplit
 	pgCPU    cpuSplit
 }
@@ -128,28 +131,36 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) (err error) {
 			}
 		}
 		for _, c := range o.conns {
-			r := result{endpoint: ep, conns: c}
+			var rounds []result
+			for round := 1; round <= o.rounds; round++ {
+				r := result{endpoint: ep, conns: c}
+				label := ""
+				if o.rounds > 1 {
+					label = fmt.Sprintf(" (round %d/%d)", round, o.rounds)
+				}
 
-			logf("wrk     %-34s %3d connections, %s", ep.name, c, o.duration)
-			svc.resetPeakRSS()
-			meter := startCPUMeter(db.name, svc.pid())
-			r.svc, err = runWrk(ctx, wrkArgs{lua: lua, url: svc.baseURL + ep.path, method: ep.method, tokens: tokensFile,
-				threads: o.threads, conns: c, duration: o.duration})
-			r.cpu = meter.finish(r.svc.clientCPU)
-			if err != nil {
-				return err
-			}
-			r.rssMB = svc.peakRSSMB()
+				logf("wrk     %-34s %3d connections, %s%s", ep.name, c, o.duration, label)
+				svc.resetPeakRSS()
+				meter := startCPUMeter(db.name, svc.pid())
+				r.svc, err = runWrk(ctx, wrkArgs{lua: lua, url: svc.baseURL + ep.path, method: ep.method, tokens: tokensFile,
+					threads: o.threads, conns: c, duration: o.duration})
+				r.cpu = meter.finish(r.svc.clientCPU)
+				if err != nil {
+					return err
+				}
+				r.rssMB = svc.peakRSSMB()
 
-			logf("pgbench %-34s %3d clients,     %s", ep.script, c, o.duration)
-			meter = startCPUMeter(db.name, 0)
-			r.pg, err = runPgbench(ctx, pgbenchArgs{script: filepath.Join(scripts, "pgbench", ep.script), role: pgRole,
-				users: o.users, clients: c, threads: o.threads, duration: o.duration, logDir: filepath.Join(work, "pglog")})
-			r.pgCPU = meter.finish(r.pg.clientCPU)
-			if err != nil {
-				return err
+				logf("pgbench %-34s %3d clients,     %s%s", ep.script, c, o.duration, label)
+				meter = startCPUMeter(db.name, 0)
+				r.pg, err = runPgbench(ctx, pgbenchArgs{script: filepath.Join(scripts, "pgbench", ep.script), role: pgRole,
+					users: o.users, clients: c, threads: o.threads, duration: o.duration, logDir: filepath.Join(work, "pglog")})
+				r.pgCPU = meter.finish(r.pg.clientCPU)
+				if err != nil {
+					return err
+				}
+				rounds = append(rounds, r)
 			}
-			results = append(results, r)
+			results = append(results, combine(rounds))
 		}
 	}
 	hwm, rss := svc.memory()
@@ -163,6 +174,78 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) (err error) {
 		loadBefore: loadBefore, loadAfter: loadAvg(), built: built,
 	})
 	return checkErrors(results)
+}
+
+// combine reduces the rounds of one endpoint and connection count to their medians; the
+// ratio is the median of each round's ratio, since a round's wrk and pgbench steps ran
+// back to back under the same conditions. Errors add up; peak RSS is the highest.
+func combine(rounds []result) result {
+	if len(rounds) == 1 {
+		rounds[0].ratio = ratioOf(rounds[0])
+		return rounds[0]
+	}
+	out := result{endpoint: rounds[0].endpoint, conns: rounds[0].conns, rounds: len(rounds)}
+	med := func(get func(result) float64) float64 {
+		v := make([]float64, len(rounds))
+		for i, r := range rounds {
+			v[i] = get(r)
+		}
+		slices.Sort(v)
+		if n := len(v); n%2 == 1 {
+			return v[n/2]
+		} else {
+			return (v[n/2-1] + v[n/2]) / 2
+		}
+	}
+	dur := func(get func(result) time.Duration) time.Duration {
+		return time.Duration(med(func(r result) float64 { return float64(get(r)) }))
+	}
+	for _, side := range []struct {
+		dst *loadResult
+		get func(result) loadResult
+	}{{&out.svc, func(r result) loadResult { return r.svc }}, {&out.pg, func(r result) loadResult { return r.pg }}} {
+		var summaries []string
+		for _, r := range rounds {
+			x := side.get(r)
+			side.dst.requests += x.requests
+			side.dst.errors += x.errors
+			if x.errorSummary != "" {
+				summaries = append(summaries, x.errorSummary)
+			}
+		}
+		side.dst.errorSummary = strings.Join(summaries, "; ")
+		side.dst.perSecond = med(func(r result) float64 { return side.get(r).perSecond })
+		side.dst.p50 = dur(func(r result) time.Duration { return side.get(r).p50 })
+		side.dst.p99 = dur(func(r result) time.Duration { return side.get(r).p99 })
+	}
+	for _, r := range rounds {
+		out.rssMB = max(out.rssMB, r.rssMB)
+	}
+	cpu := func(get func(result) cpuSplit) cpuSplit {
+		for _, r := range rounds {
+			if !get(r).ok {
+				return cpuSplit{}
+			}
+		}
+		return cpuSplit{
+			service:  med(func(r result) float64 { return get(r).service }),
+			postgres: med(func(r result) float64 { return get(r).postgres }),
+			client:   med(func(r result) float64 { return get(r).client }),
+			other:    med(func(r result) float64 { return get(r).other }),
+			ok:       true,
+		}
+	}
+	out.cpu = cpu(func(r result) cpuSplit { return r.cpu })
+	out.pgCPU = cpu(func(r result) cpuSplit { return r.pgCPU })
+	out.ratio = med(ratioOf)
+	return out
+}
+
+func ratioOf(r result) float64 {
+	if r.pg.perSecond <= 0 {
+		return 0
+	}
+	return r.svc.perSecond / r.pg.perSecond
 }
 
 // checkErrors fails the run when any request failed: a fast error is not a fast answer.
