@@ -110,8 +110,13 @@ func (c *SessionCache) put(key [32]byte, e cachedSession) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.entries) >= c.maxEntries {
-		// Crude but bounded: start over. Sessions are cheap to look up again.
-		clear(c.entries)
+		// Evict one entry, whichever Go's randomised map iteration offers first: with more
+		// live sessions than room, random replacement keeps the hit rate at size/sessions
+		// instead of emptying the cache every time it fills.
+		for k := range c.entries {
+			delete(c.entries, k)
+			break
+		}
 	}
 	c.entries[key] = e
 }
