@@ -34,6 +34,7 @@ type options struct {
 	threads    int
 	rounds     int
 	dbMaxConns int
+	serviceEnv []string // extra KEY=VALUE settings of the service, e.g. SESSION_CACHE_SIZE=0
 	logLevel   string
 	adminURL   string
 	binary     string
@@ -90,6 +91,13 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.rounds, "rounds", 1, "repeat every wrk+pgbench pair this often and report medians (a shared machine's noise)")
 	fs.IntVar(&o.threads, "threads", 2, "wrk threads (-t) and pgbench threads (-j)")
 	fs.IntVar(&o.dbMaxConns, "db-max-conns", 0, "the service's DB_MAX_CONNS (0: the service's default)")
+	fs.Func("service-env", "an extra KEY=VALUE setting of the service (repeatable), e.g. SESSION_CACHE_SIZE=0", func(kv string) error {
+		if !strings.Contains(kv, "=") {
+			return errors.New("want KEY=VALUE")
+		}
+		o.serviceEnv = append(o.serviceEnv, kv)
+		return nil
+	})
 	fs.StringVar(&o.logLevel, "log-level", "warn", "the service's LOG_LEVEL (warn: no per-request log lines)")
 	fs.StringVar(&o.adminURL, "admin-url", "", "PostgreSQL URL of an administrator (superuser) on the server to use; its database part is ignored\n(default: $BENCH_DATABASE_URL, else $DATABASE_URL, else "+defaultAdminURL+")")
 	fs.StringVar(&o.binary, "binary", "", "a prebuilt accounts binary (default: go build ./cmd/accounts of the working tree)")

@@ -36,7 +36,7 @@ func serviceEnv(dbURL string, o options) []string {
 	if o.dbMaxConns > 0 {
 		env = append(env, "DB_MAX_CONNS="+strconv.Itoa(o.dbMaxConns))
 	}
-	return env
+	return append(env, o.serviceEnv...)
 }
 
 func runMigrate(ctx context.Context, binary string, env []string) error {
