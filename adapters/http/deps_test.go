@@ -19,7 +19,7 @@ const minFiber = "v2.52.11"
 // Reliability test 30 asks for govulncheck, which needs the vulnerability database at
 // vuln.go.dev and cannot reach it from these machines. Instead this pins the Fiber release
 // the module requires (go.mod decides what every binary of the module links, the service
-// included): at least minFiber, the patch release the issue asks to stay on.
+// included): at least minFiber, the patch release that fixes the last known advisory.
 func TestRel30_FiberIsPatched(t *testing.T) {
 	goMod, err := os.ReadFile(filepath.Join("..", "..", "go.mod"))
 	require.NoError(t, err)

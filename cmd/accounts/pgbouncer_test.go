@@ -25,7 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The service behind PgBouncer in transaction pooling mode (the point 7, design
+// The service behind PgBouncer in transaction pooling mode (reliability design
 // rule 2): a server connection serves one transaction of one client, then the next
 // transaction of any other client, and PgBouncer runs no reset query between them. Only
 // state that ends with the transaction is safe; everything the service sets per user
