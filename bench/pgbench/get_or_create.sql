@@ -9,7 +9,7 @@
 --      an account, so this inserts nothing and returns no row
 --   4. the SELECT of the existing account that the service runs when the insert returned none
 --   5. COMMIT
--- As the issue states it, there is NO session lookup here (the service's request has one
+-- As the target states it, there is NO session lookup here (the service's request has one
 -- more round trip: the target for this endpoint is 0.8x, not 1.0x).
 -- A random seeded user per transaction ('usr' || lpad(i, 29, '0')). -D users=N is required.
 \set uid random(1, :users)

@@ -4,7 +4,7 @@
 -- (-M prepared), logged in as the non-owner role accounts_bench:
 --   1. BEGIN
 --   2. the session lookup, joined to its user, with the expiry check: the body of
---      public.accounts_session_user (migration 004), run directly on Better Auth's tables
+--      public.accounts_session_lookup (migrations 006-007), run directly on Better Auth's tables
 --      (accounts_bench holds SELECT on "session" and "user" for exactly this); \gset keeps
 --      the user id for the next statements, as a service has to
 --   3. the row-level security context, as the service's first statement sets it (role and

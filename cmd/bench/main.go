@@ -22,7 +22,7 @@ import (
 )
 
 const (
-	maxStep         = 15 * time.Second // the bound on one load step
+	maxStep         = 15 * time.Second // the bound on one load step
 	defaultAdminURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 )
 
