@@ -49,7 +49,7 @@ func printReport(w io.Writer, r report) {
 			split3(x.cpu), split2(x.pgCPU))
 	}
 
-	fmt.Fprintf(w, "\nTargets (issue): GET ≥ 1.0× pgbench at 8 and 64; GET p99 ≤ 10 ms at 32; get-or-create ≥ 0.8×; peak RSS < 100 MB.\n")
+	fmt.Fprintf(w, "\nTargets: GET ≥ 1.0× pgbench at 8 and 64; GET p99 ≤ 10 ms at 32; get-or-create ≥ 0.8×; peak RSS < 100 MB.\n")
 	for _, line := range verdicts(r) {
 		fmt.Fprintln(w, "- "+line)
 	}
