@@ -2,10 +2,12 @@ package postgres
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -182,9 +184,12 @@ func (c *SessionCache) listen(ctx context.Context) {
 }
 
 // listenOnce serves one connection: it applies notifications as they come and, every
-// heartbeat, proves the connection live with a round trip. The server sends pending
-// notifications before it answers a query, so once the round trip is back every change
-// committed before it started has been applied: entries are trusted until then + bound.
+// heartbeat, sends itself a probe on the channel and waits for it. Notifications arrive in
+// commit order, so once the probe is back every change committed before it has been
+// applied: entries are trusted until the probe was sent + bound. A connection on which
+// notifications do not come back (behind a transaction-pooling PgBouncer, LISTEN stays on
+// whichever server connection ran it) must not earn trust: the cache then stays a
+// pass-through. Behind such a pooler the listener needs a direct URL.
 func (c *SessionCache) listenOnce(ctx context.Context) error {
 	conn, err := pgx.ConnectConfig(ctx, c.listenConf)
 	if err != nil {
@@ -198,17 +203,22 @@ func (c *SessionCache) listenOnce(ctx context.Context) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+sessionChannel); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	var listener uint32
+	if err := conn.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&listener); err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
 	c.forget("*") // whatever was cached before this connection listened is unproven
 	for {
 		started := c.now()
-		pingCtx, cancel := context.WithTimeout(ctx, RevocationBound/2)
-		_, err := conn.Exec(pingCtx, "SELECT 1")
+		probe := probePrefix + rand.Text()
+		probeCtx, cancel := context.WithTimeout(ctx, RevocationBound/2)
+		_, err := conn.Exec(probeCtx, "SELECT pg_notify($1, $2)", sessionChannel, probe)
+		if err == nil {
+			err = c.drainUntil(probeCtx, conn, probe, listener)
+		}
 		cancel()
 		if err != nil {
 			return fmt.Errorf("heartbeat: %w", err)
-		}
-		if err := c.drain(ctx, conn, 0); err != nil {
-			return err
 		}
 		c.trustedUntil.Store(started.Add(RevocationBound).UnixNano())
 		if err := c.drain(ctx, conn, heartbeat); err != nil {
@@ -217,8 +227,30 @@ func (c *SessionCache) listenOnce(ctx context.Context) error {
 	}
 }
 
-// drain applies notifications until wait has passed with none left (wait 0: only those
-// already received).
+// probePrefix marks a listener's own heartbeat on the channel; every instance's probes
+// reach every listener, and are not invalidations.
+const probePrefix = "probe:"
+
+// drainUntil applies notifications until probe arrives, or fails when ctx ends first. The
+// probe must come from the listening backend itself: a probe sent from another one means
+// the connection is pooled per transaction, where notifications go astray.
+func (c *SessionCache) drainUntil(ctx context.Context, conn *pgx.Conn, probe string, listener uint32) error {
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return fmt.Errorf("wait for the probe: %w", err)
+		}
+		if n.Payload == probe {
+			if n.PID != listener {
+				return errors.New("the probe came from another server session: a transaction pooler is in the way; point SESSION_CACHE_LISTEN_URL at PostgreSQL itself")
+			}
+			return nil
+		}
+		c.apply(n.Payload)
+	}
+}
+
+// drain applies notifications until wait has passed.
 func (c *SessionCache) drain(ctx context.Context, conn *pgx.Conn, wait time.Duration) error {
 	deadline := c.now().Add(wait)
 	for {
@@ -227,7 +259,7 @@ func (c *SessionCache) drain(ctx context.Context, conn *pgx.Conn, wait time.Dura
 		cancel()
 		switch {
 		case err == nil:
-			c.forget(n.Payload)
+			c.apply(n.Payload)
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case errors.Is(err, context.DeadlineExceeded) || waitCtx.Err() != nil:
@@ -236,4 +268,13 @@ func (c *SessionCache) drain(ctx context.Context, conn *pgx.Conn, wait time.Dura
 			return fmt.Errorf("wait for notification: %w", err)
 		}
 	}
+}
+
+// apply acts on one notification: another listener's probe is nothing, anything else an
+// invalidation.
+func (c *SessionCache) apply(payload string) {
+	if strings.HasPrefix(payload, probePrefix) {
+		return
+	}
+	c.forget(payload)
 }

@@ -32,6 +32,7 @@ type Config struct {
 	AlpacaLiveURL    string
 	BrokerTimeout    time.Duration
 	SessionCacheSize int     // 0 disables the session cache
+	SessionListenURL string  // where the session cache LISTENs: PostgreSQL itself, never a transaction pooler
 	AuthFailureRate  float64 // failed authentications per second per client IP; 0 disables the limit
 	AuthFailureBurst int
 }
@@ -65,6 +66,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if cfg.DBAcquireTimeout, err = parsePositiveDuration(env("DB_ACQUIRE_TIMEOUT", "2s")); err != nil {
 		errs = append(errs, fmt.Errorf("DB_ACQUIRE_TIMEOUT: %w", err))
 	}
+	cfg.SessionListenURL = env("SESSION_CACHE_LISTEN_URL", cfg.DatabaseURL)
 	if cfg.SessionCacheSize, err = strconv.Atoi(env("SESSION_CACHE_SIZE", "100000")); err != nil || cfg.SessionCacheSize < 0 {
 		errs = append(errs, fmt.Errorf("SESSION_CACHE_SIZE must be a non-negative integer"))
 	}

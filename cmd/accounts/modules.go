@@ -37,7 +37,7 @@ func newSessionStore(lc fx.Lifecycle, cfg Config, db *bun.DB, log *zap.Logger) (
 	if cfg.SessionCacheSize == 0 {
 		return store, nil
 	}
-	cache, err := postgres.NewSessionCache(store, cfg.DatabaseURL, cfg.SessionCacheSize, log.Named("session-cache"))
+	cache, err := postgres.NewSessionCache(store, cfg.SessionListenURL, cfg.SessionCacheSize, log.Named("session-cache"))
 	if err != nil {
 		return nil, err
 	}

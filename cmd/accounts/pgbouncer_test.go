@@ -56,7 +56,8 @@ func TestPgBouncerTransactionPooling(t *testing.T) {
 
 	bouncer := startPgBouncer(t, pgbouncer, directURL, bouncerPoolSize)
 	serviceURL := bouncer.databaseURL(dbName, "default_query_exec_mode="+bouncerExecMode)
-	svc := startServiceArgs(t, []string{"serve"}, serviceURL, "DB_MAX_CONNS=8")
+	// The session cache LISTENs, which needs a session of its own: straight to PostgreSQL.
+	svc := startServiceArgs(t, []string{"serve"}, serviceURL, "DB_MAX_CONNS=8", "SESSION_CACHE_LISTEN_URL="+directURL)
 	require.Equal(t, 200, svc.call(t, "GET", "/readyz", "").status, "ready through PgBouncer")
 
 	tenants := seedTenants(t, svc, directURL, bleedTenants)
@@ -85,6 +86,18 @@ func TestPgBouncerTransactionPooling(t *testing.T) {
 		(SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%')`, &advisory, &inTx)
 	require.Zero(t, advisory, "no session-level advisory lock is held by a pooled server connection")
 	require.Zero(t, inTx, "no server connection was left in a transaction")
+
+	// With the cache listening directly, a sign-out still takes effect within a second.
+	cookie := insertUserWithSession(t, directURL, "bouncer-revoke")
+	for range 3 {
+		require.Equal(t, 200, svc.call(t, "GET", "/api/accounts", "", "Cookie", cookie).status)
+	}
+	sqlExec(t, directURL, `DELETE FROM "session" WHERE "userId" = 'bouncer-revoke'`)
+	revoked := time.Now()
+	for svc.call(t, "GET", "/api/accounts", "", "Cookie", cookie).status != 401 {
+		require.Less(t, time.Since(revoked), time.Second, "a signed-out session was still accepted after a second")
+		time.Sleep(10 * time.Millisecond)
+	}
 
 	require.Equal(t, 0, svc.stop(t))
 	require.NotContains(t, svc.logs.String(), `"status":500`)
