@@ -1,12 +1,6 @@
 package account
 
-import (
-	"strings"
-	"unicode"
-	"unicode/utf8"
-
-	"github.com/brokerly/accounts/domain"
-)
+import "github.com/brokerly/accounts/domain"
 
 // MaxNameLength is counted in characters (runes), matching the varchar(255) column.
 const MaxNameLength = 255
@@ -19,20 +13,11 @@ type Name struct{ value string }
 
 // ParseName trims surrounding white space and checks the rules.
 func ParseName(s string) (Name, error) {
-	if !utf8.ValidString(s) {
-		return Name{}, domain.Invalid("account_name", "must be valid UTF-8")
+	v, err := domain.ParseLabel("account_name", s, MaxNameLength)
+	if err != nil {
+		return Name{}, err
 	}
-	s = strings.TrimSpace(s)
-	switch n := utf8.RuneCountInString(s); {
-	case n == 0:
-		return Name{}, domain.Invalid("account_name", "must not be empty")
-	case n > MaxNameLength:
-		return Name{}, domain.Invalid("account_name", "must be at most 255 characters")
-	}
-	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
-		return Name{}, domain.Invalid("account_name", "must not contain control characters")
-	}
-	return Name{value: s}, nil
+	return Name{value: v}, nil
 }
 
 func (n Name) String() string { return n.value }
