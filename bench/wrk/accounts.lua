@@ -1,14 +1,14 @@
--- wrk script of `go tool task bench` (cmd/bench runs it; see docs/benchmarks.md).
+-- wrk script of `go tool task bench` (`go run ./bench` runs it; see docs/benchmarks.md).
 --
 --   wrk -t 2 -c N -d 10s --latency -s bench/wrk/accounts.lua URL -- TOKENS_FILE METHOD
 --
 -- TOKENS_FILE has one signed Better Auth bearer value per seeded user ("<token>.<base64
--- HMAC>"), written by cmd/bench, all of the same length, one a line. Every request reads a
+-- HMAC>"), written by the driver, all of the same length, one a line. Every request reads a
 -- random line (a seek and a read in the page cache: a million users load no faster or
 -- slower than ten thousand, and nothing is parsed before the clock starts) and sends it as
 -- "Authorization: Bearer ...": a bearer needs no Origin on POST (cookie writes do).
 -- METHOD is GET or POST; a POST sends the body "{}".
--- done() prints one line for cmd/bench to parse:
+-- done() prints one line for the driver to parse:
 --   WRK_RESULT requests=.. duration_us=.. p50_us=.. p99_us=.. status_errors=.. ...
 
 local file, count, width

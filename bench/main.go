@@ -2,7 +2,8 @@
 // database with N Better Auth users (each with a live session and an account), runs the
 // real binary, loads it with wrk from a second process and runs pgbench with the
 // equivalent naive SQL (bench/pgbench) against the same data, then prints one markdown
-// table. `go tool task bench` runs it; docs/benchmarks.md explains the numbers.
+// table. `go tool task bench` runs it (`go run ./bench`); docs/benchmarks.md explains the
+// numbers.
 package main
 
 import (
@@ -23,6 +24,7 @@ import (
 
 const (
 	maxStep         = 15 * time.Second // the bound on one load step
+	threads         = 2                // wrk's -t and pgbench's -j
 	defaultAdminURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 )
 
@@ -30,20 +32,14 @@ type options struct {
 	users      int
 	duration   time.Duration
 	conns      []int
-	warmup     time.Duration
-	threads    int
+	warmup     time.Duration // wrk against each endpoint before its measured steps
 	rounds     int
-	dbMaxConns int
-	serviceEnv []string // extra KEY=VALUE settings of the service, e.g. SESSION_CACHE_SIZE=0
-	logLevel   string
-	adminURL   string
-	binary     string
+	serviceEnv []string // extra KEY=VALUE settings of the service, e.g. DB_MAX_CONNS=16
 	rev        string
-	only       string
 	endpoints  []endpoint
 	keep       bool
 	smoke      bool
-	timeout    time.Duration
+	adminURL   string // $BENCH_DATABASE_URL, else $DATABASE_URL, else defaultAdminURL
 }
 
 // endpoint pairs an HTTP route with the pgbench script that does its naive SQL.
@@ -71,7 +67,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, opts.timeout)
+	ctx, cancel := context.WithTimeout(ctx, opts.timeout())
 	defer cancel()
 	if err := run(ctx, opts, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -83,29 +79,21 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.IntVar(&o.users, "users", 10000, "seeded users, each with a user, a live session and an account (1000000 for the large run)")
+	fs.IntVar(&o.users, "users", 10000, "seeded users, each with a user, a live session and an account")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of each load step (wrk or pgbench), at most 15s")
-	fs.DurationVar(&o.duration, "durations", 10*time.Second, "alias of -duration")
 	conns := fs.String("conns", "8,32,64", "comma-separated client connections: each is one wrk step and one pgbench step per endpoint")
-	fs.DurationVar(&o.warmup, "warmup", 5*time.Second, "wrk warm-up per endpoint before measuring (fills the service's session cache)")
 	fs.IntVar(&o.rounds, "rounds", 1, "repeat every wrk+pgbench pair this often and report medians (a shared machine's noise)")
-	fs.IntVar(&o.threads, "threads", 2, "wrk threads (-t) and pgbench threads (-j)")
-	fs.IntVar(&o.dbMaxConns, "db-max-conns", 0, "the service's DB_MAX_CONNS (0: the service's default)")
-	fs.Func("service-env", "an extra KEY=VALUE setting of the service (repeatable), e.g. SESSION_CACHE_SIZE=0", func(kv string) error {
-		if !strings.Contains(kv, "=") {
+	fs.Func("service-env", "an extra KEY=VALUE setting of the service (repeatable), e.g. DB_MAX_CONNS=16", func(kv string) error {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
 			return errors.New("want KEY=VALUE")
 		}
 		o.serviceEnv = append(o.serviceEnv, kv)
 		return nil
 	})
-	fs.StringVar(&o.logLevel, "log-level", "warn", "the service's LOG_LEVEL (warn: no per-request log lines)")
-	fs.StringVar(&o.adminURL, "admin-url", "", "PostgreSQL URL of an administrator (superuser) on the server to use; its database part is ignored\n(default: $BENCH_DATABASE_URL, else $DATABASE_URL, else "+defaultAdminURL+")")
-	fs.StringVar(&o.binary, "binary", "", "a prebuilt accounts binary (default: go build ./cmd/accounts of the working tree)")
-	fs.StringVar(&o.rev, "rev", "", "build the service from this git revision instead of the working tree (e.g. HEAD, a commit)")
-	fs.StringVar(&o.only, "endpoints", "", "comma-separated subset of endpoints to run: list, get-or-create (default both)")
+	fs.StringVar(&o.rev, "rev", "", "build the service from this git revision (git archive) instead of the working tree, e.g. HEAD")
+	only := fs.String("endpoints", "", "comma-separated subset of endpoints to run: list, get-or-create (default both)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the database (and print its name) instead of dropping it")
 	fs.BoolVar(&o.smoke, "smoke", false, "a few seconds: 200 users, 2s steps, 8 connections, 1s warm-up")
-	fs.DurationVar(&o.timeout, "timeout", 45*time.Minute, "abort the whole run after this long")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -114,18 +102,17 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	o.warmup = 5 * time.Second
 	if o.smoke {
+		o.warmup = time.Second
 		if !set["users"] {
 			o.users = 200
 		}
-		if !set["duration"] && !set["durations"] {
+		if !set["duration"] {
 			o.duration = 2 * time.Second
 		}
 		if !set["conns"] {
 			*conns = "8"
-		}
-		if !set["warmup"] {
-			o.warmup = time.Second
 		}
 	}
 	var err error
@@ -137,21 +124,13 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("-users must be positive")
 	case o.duration < time.Second || o.duration > maxStep:
 		return o, fmt.Errorf("-duration must be between 1s and %s", maxStep)
-	case o.warmup < 0 || o.warmup > maxStep:
-		return o, fmt.Errorf("-warmup must be between 0 and %s", maxStep)
 	case o.rounds < 1 || o.rounds > 9:
 		return o, errors.New("-rounds must be between 1 and 9")
-	case o.threads < 1:
-		return o, errors.New("-threads must be positive")
-	case o.dbMaxConns < 0:
-		return o, errors.New("-db-max-conns must not be negative")
-	case o.binary != "" && o.rev != "":
-		return o, errors.New("-binary and -rev exclude each other")
 	}
 	o.endpoints = endpoints
-	if o.only != "" {
+	if *only != "" {
 		var keep []endpoint
-		for _, name := range strings.Split(o.only, ",") {
+		for _, name := range strings.Split(*only, ",") {
 			switch strings.TrimSpace(name) {
 			case "list":
 				keep = append(keep, endpoints[0])
@@ -163,14 +142,23 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		}
 		o.endpoints = keep
 	}
-	if o.adminURL == "" {
-		o.adminURL = firstNonEmpty(os.Getenv("BENCH_DATABASE_URL"), os.Getenv("DATABASE_URL"), defaultAdminURL)
-	}
+	o.adminURL = firstNonEmpty(os.Getenv("BENCH_DATABASE_URL"), os.Getenv("DATABASE_URL"), defaultAdminURL)
 	if _, err := url.Parse(o.adminURL); err != nil {
-		return o, errors.New("-admin-url is not a URL")
+		return o, errors.New("$BENCH_DATABASE_URL or $DATABASE_URL is not a URL")
 	}
 	return o, nil
 }
+
+// timeout bounds the whole run: the build, the seed and every step with its own slack.
+func (o options) timeout() time.Duration {
+	steps := 0
+	for _, ep := range o.endpoints {
+		steps += 1 + o.rounds*len(o.conns)*ep.steps()
+	}
+	return 15*time.Minute + time.Duration(steps)*(o.duration+time.Minute)
+}
+
+func (ep endpoint) steps() int { return 2 } // one wrk step and one pgbench step
 
 func parseConns(s string) ([]int, error) {
 	var out []int

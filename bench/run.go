@@ -52,21 +52,17 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) (err error) {
 	}
 	defer os.RemoveAll(work)
 
-	binary, built := o.binary, "the binary "+o.binary
-	if binary == "" {
-		binary = filepath.Join(work, "accounts")
-		src := root
-		if o.rev != "" {
-			if src, built, err = exportRev(ctx, root, o.rev, filepath.Join(work, "src")); err != nil {
-				return err
-			}
-		} else {
-			built = workTreeLabel(ctx, root)
-		}
-		logf("building ./cmd/accounts of %s", built)
-		if err := goBuild(ctx, src, binary); err != nil {
+	binary, src, built := filepath.Join(work, "accounts"), root, ""
+	if o.rev != "" {
+		if src, built, err = exportRev(ctx, root, o.rev, filepath.Join(work, "src")); err != nil {
 			return err
 		}
+	} else {
+		built = workTreeLabel(ctx, root)
+	}
+	logf("building ./cmd/accounts of %s", built)
+	if err := goBuild(ctx, src, binary); err != nil {
+		return err
 	}
 
 	db, err := newBenchDB(ctx, o.adminURL)
@@ -114,7 +110,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) (err error) {
 			err = errors.Join(err, serr)
 		}
 	}()
-	logf("service pid %d on %s (DB_MAX_CONNS %s, LOG_LEVEL %s)", svc.pid(), svc.baseURL, orDefaultLabel(o.dbMaxConns), o.logLevel)
+	logf("service pid %d on %s (%s)", svc.pid(), svc.baseURL, serviceSettings(o))
 	if err := checkEndpoints(ctx, svc.baseURL); err != nil {
 		return err
 	}
@@ -126,7 +122,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) (err error) {
 		if o.warmup > 0 {
 			logf("warm-up %s (%s, %d connections)", ep.name, o.warmup, o.conns[0])
 			if _, err := runWrk(ctx, wrkArgs{lua: lua, url: svc.baseURL + ep.path, method: ep.method, tokens: tokensFile,
-				threads: o.threads, conns: o.conns[0], duration: o.warmup}); err != nil {
+				threads: threads, conns: o.conns[0], duration: o.warmup}); err != nil {
 				return fmt.Errorf("warm-up: %w", err)
 			}
 		}
@@ -143,7 +139,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) (err error) {
 				svc.resetPeakRSS()
 				meter := startCPUMeter(db.name, svc.pid())
 				r.svc, err = runWrk(ctx, wrkArgs{lua: lua, url: svc.baseURL + ep.path, method: ep.method, tokens: tokensFile,
-					threads: o.threads, conns: c, duration: o.duration})
+					threads: threads, conns: c, duration: o.duration})
 				r.cpu = meter.finish(r.svc.clientCPU)
 				if err != nil {
 					return err
@@ -153,7 +149,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) (err error) {
 				logf("pgbench %-34s %3d clients,     %s%s", ep.script, c, o.duration, label)
 				meter = startCPUMeter(db.name, 0)
 				r.pg, err = runPgbench(ctx, pgbenchArgs{script: filepath.Join(scripts, "pgbench", ep.script), role: pgRole,
-					users: o.users, clients: c, threads: o.threads, duration: o.duration, logDir: filepath.Join(work, "pglog")})
+					users: o.users, clients: c, threads: threads, duration: o.duration, logDir: filepath.Join(work, "pglog")})
 				r.pgCPU = meter.finish(r.pg.clientCPU)
 				if err != nil {
 					return err
@@ -312,18 +308,11 @@ func workTreeLabel(ctx context.Context, root string) string {
 	}
 	label := "the working tree at " + strings.TrimSpace(string(head))
 	dirty, err := exec.CommandContext(ctx, "git", "-C", root, "status", "--porcelain", "--untracked-files=no",
-		"--", ".", ":!cmd/bench", ":!bench", ":!docs", ":!Taskfile.yml").Output()
+		"--", ".", ":!bench", ":!docs", ":!Taskfile.yml").Output()
 	if err == nil && len(strings.TrimSpace(string(dirty))) > 0 {
 		label += " with uncommitted changes"
 	}
 	return label
-}
-
-func orDefaultLabel(n int) string {
-	if n == 0 {
-		return "default"
-	}
-	return fmt.Sprint(n)
 }
 
 // machineInfo is what docs/benchmarks.md records about where a run happened.

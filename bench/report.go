@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"strings"
 	"time"
 )
 
@@ -30,13 +29,9 @@ func printReport(w io.Writer, r report) {
 	fmt.Fprintf(w, "- machine: %d CPUs (%s), %s RAM; %s; %s\n", m.cpus, m.model, m.memory, m.postgres, m.goVer)
 	fmt.Fprintf(w, "- load average before / after the run: %s / %s (the bench's own load included after)\n", r.loadBefore, r.loadAfter)
 	fmt.Fprintf(w, "- seeding %d users (user, session, account; vacuum analyze; checkpoint): %s\n", r.opts.users, r.seedTime.Round(100*time.Millisecond))
-	extra := ""
-	if len(r.opts.serviceEnv) > 0 {
-		extra = ", " + strings.Join(r.opts.serviceEnv, ", ")
-	}
-	fmt.Fprintf(w, "- service: built from %s; its defaults but DB_MAX_CONNS %s, LOG_LEVEL %s%s; wrk -t %d --latency, random user per request (bearer)\n",
-		r.built, orDefaultLabel(r.opts.dbMaxConns), r.opts.logLevel, extra, r.opts.threads)
-	fmt.Fprintf(w, "- pgbench: -M prepared -j %d as %s (non-owner, member of accounts_app), random user per transaction\n", r.opts.threads, benchRole)
+	fmt.Fprintf(w, "- service: built from %s; its defaults but %s; wrk -t %d --latency, random user per request (bearer)\n",
+		r.built, serviceSettings(r.opts), threads)
+	fmt.Fprintf(w, "- pgbench: -M prepared -j %d as %s (non-owner, member of accounts_app), random user per transaction\n", threads, benchRole)
 	fmt.Fprintf(w, "- service peak RSS (VmHWM, whole run): %.1f MB; VmRSS at the end: %.1f MB\n", r.hwmMB, r.rssMB)
 	fmt.Fprintf(w, "- CPU columns: %% of one core during the step: the service / the bench database's PostgreSQL backends / the load generator / everything else on the machine (%d CPUs = %d%%; a large last number means the step is distorted)\n\n", m.cpus, 100*m.cpus)
 

@@ -23,7 +23,7 @@ func TestSeedStringsMatchTheScripts(t *testing.T) {
 	require.Len(t, token(1), 32, "Better Auth tokens are 32 characters")
 	require.Len(t, benchCredentialKey, 32, "CREDENTIAL_KEYS takes 32-byte keys")
 	for _, script := range []string{"list_accounts.sql", "get_or_create.sql"} {
-		b, err := os.ReadFile(filepath.Join("..", "..", "bench", "pgbench", script))
+		b, err := os.ReadFile(filepath.Join("pgbench", script))
 		require.NoError(t, err)
 		require.Contains(t, string(b), "lpad(:uid::text, 29, '0')", script)
 	}

@@ -31,12 +31,17 @@ func serviceEnv(dbURL string, o options) []string {
 		"BETTER_AUTH_SECRET=" + benchSecret,
 		// A fixed key for a throwaway database; the benchmarked routes never use it.
 		"CREDENTIAL_KEYS=bench-1:" + base64.StdEncoding.EncodeToString([]byte(benchCredentialKey)),
-		"LOG_LEVEL=" + o.logLevel,
+		// No info line per request (the service has no other switch for it).
+		"LOG_LEVEL=warn",
 	}
-	if o.dbMaxConns > 0 {
-		env = append(env, "DB_MAX_CONNS="+strconv.Itoa(o.dbMaxConns))
-	}
+	// Later duplicates win (os/exec keeps the last value of a key), so -service-env may
+	// also override LOG_LEVEL.
 	return append(env, o.serviceEnv...)
+}
+
+// serviceSettings names what the run sets beyond the service's defaults.
+func serviceSettings(o options) string {
+	return strings.Join(append([]string{"LOG_LEVEL=warn"}, o.serviceEnv...), ", ")
 }
 
 func runMigrate(ctx context.Context, binary string, env []string) error {
