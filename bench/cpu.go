@@ -17,10 +17,12 @@ import (
 const clockTicks = 100
 
 // cpuSplit is where one step's CPU went, each in percent of one core (so a 2-core machine
-// has 200 % in all).
+// has 200 % in all), and what the service and the PostgreSQL backends spent per request
+// (or pgbench transaction) in µs.
 type cpuSplit struct {
 	service, postgres, client float64
 	other                     float64 // everything else busy on the machine: other work distorts the step
+	serviceUS, postgresUS     float64 // CPU time per request; 0 when nothing completed
 	ok                        bool
 }
 
@@ -94,8 +96,9 @@ func (m *cpuMeter) isBackend(pid int) bool {
 	return strings.Contains(title, " "+m.db+" ")
 }
 
-// finish stops the meter and returns the split, with the load generator's own CPU time.
-func (m *cpuMeter) finish(client time.Duration) cpuSplit {
+// finish stops the meter and returns the split, given the load generator's own CPU time
+// and the requests (or transactions) the step completed.
+func (m *cpuMeter) finish(client time.Duration, requests int64) cpuSplit {
 	close(m.quit)
 	<-m.done
 	m.sample()
@@ -114,7 +117,14 @@ func (m *cpuMeter) finish(client time.Duration) cpuSplit {
 	svc := m.svcCPU[1] - m.svcCPU[0]
 	other := max(0, machineBusy()-m.busy-svc-pg-client)
 	pct := func(d time.Duration) float64 { return 100 * d.Seconds() / wall.Seconds() }
-	return cpuSplit{service: pct(svc), postgres: pct(pg), client: pct(client), other: pct(other), ok: true}
+	perRequest := func(d time.Duration) float64 {
+		if requests <= 0 {
+			return 0
+		}
+		return float64(d.Microseconds()) / float64(requests)
+	}
+	return cpuSplit{service: pct(svc), postgres: pct(pg), client: pct(client), other: pct(other),
+		serviceUS: perRequest(svc), postgresUS: perRequest(pg), ok: true}
 }
 
 // machineBusy is the CPU time all CPUs spent on anything but idling and waiting for I/O,

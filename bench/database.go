@@ -8,9 +8,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -40,23 +43,35 @@ func signWith(secret, tok string) string {
 	return tok + "." + base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
-// writeTokens writes the signed bearer of every seeded user, one a line, for wrk. Every
-// line has the same length (32 + 1 + 44 characters), so the wrk script seeks to a random one.
-func writeTokens(path string, users int) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
+// tokenWidth is the width of one record of a tokens file: a signed bearer (32 + 1 + 44
+// characters) and a newline.
+const tokenWidth = 78
+
+// writeTokens writes the signed bearer of every seeded user for a wrk run with t threads:
+// file prefix.k (k = 1..t) holds the users k, k+t, k+2t, ... in that order, one a line of
+// tokenWidth bytes, so that bench/wrk/accounts.lua keeps each thread's file as one string
+// (no table for the garbage collector to walk) and cuts every request's bearer out of it.
+func writeTokens(prefix string, users, t int) error {
+	for k := 1; k <= t; k++ {
+		f, err := os.Create(fmt.Sprintf("%s.%d", prefix, k))
+		if err != nil {
+			return err
+		}
+		w := bufio.NewWriterSize(f, 1<<20)
+		for i := k; i <= users; i += t {
+			w.WriteString(signedToken(token(i)))
+			w.WriteByte('\n')
+		}
+		// Synced, so that the kernel does not write them back during a measured step.
+		if err := errors.Join(w.Flush(), f.Sync()); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
 	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	for i := 1; i <= users; i++ {
-		w.WriteString(signedToken(token(i)))
-		w.WriteByte('\n')
-	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return nil
 }
 
 type benchDB struct {
@@ -230,4 +245,86 @@ func (db *benchDB) serverVersion(ctx context.Context) string {
 // pgRole is how pgbench logs in.
 type pgRole struct {
 	host, port, user, password, database string
+}
+
+func (r pgRole) url() string {
+	u := url.URL{Scheme: "postgres", User: url.UserPassword(r.user, r.password), Host: net.JoinHostPort(r.host, r.port),
+		Path: "/" + r.database, RawQuery: "sslmode=disable"}
+	return u.String()
+}
+
+// checkPipelineScript runs a pipeline script's statements once for user 1, as pgbench's
+// role and in one implicit transaction as pgbench does, and checks that they return that
+// user's account: a lookup that found nothing would return no row without an error, and
+// pgbench would measure nothing.
+func checkPipelineScript(ctx context.Context, role pgRole, path string) error {
+	stmts, err := scriptStatements(path, 1)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, role.url())
+	if err != nil {
+		return fmt.Errorf("connect as %s: %w", role.user, err)
+	}
+	defer conn.Close(context.Background())
+	batch := &pgx.Batch{}
+	for _, s := range stmts {
+		batch.Queue(s)
+	}
+	br := conn.SendBatch(ctx, batch)
+	for range stmts[:len(stmts)-1] {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return fmt.Errorf("%s: %w", filepath.Base(path), err)
+		}
+	}
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return fmt.Errorf("%s: %w", filepath.Base(path), err)
+	}
+	var owners []string
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil || len(vals) < 2 {
+			rows.Close()
+			br.Close()
+			return fmt.Errorf("%s: the last statement's row: %v", filepath.Base(path), err)
+		}
+		owners = append(owners, fmt.Sprint(vals[1]))
+	}
+	rows.Close()
+	if err := errors.Join(rows.Err(), br.Close()); err != nil {
+		return fmt.Errorf("%s: %w", filepath.Base(path), err)
+	}
+	if len(owners) != 1 || owners[0] != userID(1) {
+		return fmt.Errorf("%s returned the accounts of %v for user 1, want exactly one of %s", filepath.Base(path), owners, userID(1))
+	}
+	return nil
+}
+
+// scriptStatements reads the SQL statements of a pgbench script (one a line; comments,
+// meta-commands and blank lines skipped) with :uid replaced by the user's number.
+func scriptStatements(path string, uid int) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var stmts []string
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "--") || strings.HasPrefix(line, `\`) {
+			continue
+		}
+		if !strings.HasSuffix(line, ";") {
+			return nil, fmt.Errorf("%s: a statement per line, ending in ';': %q", filepath.Base(path), line)
+		}
+		stmts = append(stmts, strings.ReplaceAll(line, ":uid", fmt.Sprint(uid)))
+	}
+	if len(stmts) == 0 {
+		return nil, fmt.Errorf("%s has no statement", filepath.Base(path))
+	}
+	return stmts, nil
 }

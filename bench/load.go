@@ -23,24 +23,27 @@ type loadResult struct {
 	errors       int64         // failed requests: non-2xx, socket errors, timeouts
 	errorSummary string
 	clientCPU    time.Duration // the load generator's own user+system time
+	next         int64         // wrk: the position in its threads' user sequences where the next step starts
 }
 
 func (r loadResult) failures() int64 { return r.errors }
 
 type wrkArgs struct {
-	lua, url, method, tokens string
-	threads, conns           int
-	duration                 time.Duration
+	lua, url, method string
+	tokens           string // the prefix of the files writeTokens wrote for this step's thread count
+	threads, conns   int
+	start            int64 // where each thread starts in its own sequence of users
+	duration         time.Duration
 }
 
-// runWrk runs one wrk step: -t threads, -c connections, random user per request.
+// runWrk runs one wrk step: -t threads, -c connections; thread k of t sends the users k,
+// k+t, k+2t, ... from a.start on (bench/wrk/accounts.lua).
 func runWrk(ctx context.Context, a wrkArgs) (loadResult, error) {
-	threads := min(a.threads, a.conns)
 	ctx, cancel := context.WithTimeout(ctx, a.duration+time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "wrk",
-		"-t", strconv.Itoa(threads), "-c", strconv.Itoa(a.conns), "-d", seconds(a.duration),
-		"--latency", "--timeout", "5s", "-s", a.lua, a.url, "--", a.tokens, a.method)
+		"-t", strconv.Itoa(a.threads), "-c", strconv.Itoa(a.conns), "-d", seconds(a.duration),
+		"--latency", "--timeout", "5s", "-s", a.lua, a.url, "--", a.tokens, a.method, strconv.FormatInt(a.start, 10))
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return loadResult{}, fmt.Errorf("wrk: %v\n%s", err, out)
@@ -81,6 +84,7 @@ func parseWrk(out string) (loadResult, error) {
 		perSecond: float64(v["requests"]) / (float64(v["duration_us"]) / 1e6),
 		p50:       time.Duration(v["p50_us"]) * time.Microsecond,
 		p99:       time.Duration(v["p99_us"]) * time.Microsecond,
+		next:      v["next"],
 	}
 	var parts []string
 	for _, k := range []string{"status_errors", "connect_errors", "read_errors", "write_errors", "timeouts"} {
@@ -102,7 +106,8 @@ type pgbenchArgs struct {
 }
 
 // runPgbench runs one pgbench step with the prepared protocol as the bench role, with
-// per-transaction logs for p50/p99.
+// per-transaction logs for p50/p99. --random-seed=rand: every step draws other users
+// (pgbench gives each client its own random state from that seed).
 func runPgbench(ctx context.Context, a pgbenchArgs) (loadResult, error) {
 	if err := os.RemoveAll(a.logDir); err != nil {
 		return loadResult{}, err
@@ -113,7 +118,7 @@ func runPgbench(ctx context.Context, a pgbenchArgs) (loadResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, a.duration+time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "pgbench",
-		"-n", "-M", "prepared",
+		"-n", "-M", "prepared", "--random-seed=rand",
 		"-c", strconv.Itoa(a.clients), "-j", strconv.Itoa(min(a.threads, a.clients)),
 		"-T", seconds(a.duration),
 		"-f", a.script, "-D", "users="+strconv.Itoa(a.users),
@@ -133,7 +138,8 @@ func runPgbench(ctx context.Context, a pgbenchArgs) (loadResult, error) {
 	if r.p50, r.p99, err = pgbenchPercentiles(logs); err != nil {
 		return loadResult{}, err
 	}
-	return r, nil
+	// Removed at once: written back later, the logs would cost the next step I/O.
+	return r, os.RemoveAll(a.logDir)
 }
 
 var (

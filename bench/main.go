@@ -42,17 +42,19 @@ type options struct {
 	adminURL   string // $BENCH_DATABASE_URL, else $DATABASE_URL, else defaultAdminURL
 }
 
-// endpoint pairs an HTTP route with the pgbench script that does its naive SQL.
+// endpoint pairs an HTTP route with the pgbench scripts that do its SQL: the naive way
+// (a round trip per statement) and, where there is one, the ideal one-round-trip pipeline.
 type endpoint struct {
-	name   string // as printed
-	method string
-	path   string
-	script string // under bench/pgbench
-	target float64
+	name     string // as printed
+	method   string
+	path     string
+	script   string // under bench/pgbench
+	pipeline string // under bench/pgbench; "" when there is none
+	target   float64
 }
 
 var endpoints = []endpoint{
-	{name: "GET /api/accounts", method: "GET", path: "/api/accounts", script: "list_accounts.sql", target: 1.0},
+	{name: "GET /api/accounts", method: "GET", path: "/api/accounts", script: "list_accounts.sql", pipeline: "list_accounts_pipeline.sql", target: 1.0},
 	{name: "POST /api/accounts/get-or-create", method: "POST", path: "/api/accounts/get-or-create", script: "get_or_create.sql", target: 0.8},
 }
 
@@ -79,9 +81,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.IntVar(&o.users, "users", 10000, "seeded users, each with a user, a live session and an account")
+	fs.IntVar(&o.users, "users", 10000, "seeded users, each with a user, a live session and an account (bench:million: 1000000)")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of each load step (wrk or pgbench), at most 15s")
-	conns := fs.String("conns", "8,32,64", "comma-separated client connections: each is one wrk step and one pgbench step per endpoint")
+	conns := fs.String("conns", "8,32,64", "comma-separated client connections: each is one wrk step and one step per pgbench script of each endpoint")
 	fs.IntVar(&o.rounds, "rounds", 1, "repeat every wrk+pgbench pair this often and report medians (a shared machine's noise)")
 	fs.Func("service-env", "an extra KEY=VALUE setting of the service (repeatable), e.g. DB_MAX_CONNS=16", func(kv string) error {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
@@ -120,8 +122,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, err
 	}
 	switch {
-	case o.users < 1:
-		return o, errors.New("-users must be positive")
+	case o.users < threads:
+		return o, fmt.Errorf("-users must be at least %d (a user per wrk thread)", threads)
 	case o.duration < time.Second || o.duration > maxStep:
 		return o, fmt.Errorf("-duration must be between 1s and %s", maxStep)
 	case o.rounds < 1 || o.rounds > 9:
@@ -158,7 +160,13 @@ func (o options) timeout() time.Duration {
 	return 15*time.Minute + time.Duration(steps)*(o.duration+time.Minute)
 }
 
-func (ep endpoint) steps() int { return 2 } // one wrk step and one pgbench step
+// steps is how many load steps one round of the endpoint takes: wrk, then each pgbench script.
+func (ep endpoint) steps() int {
+	if ep.pipeline != "" {
+		return 3
+	}
+	return 2
+}
 
 func parseConns(s string) ([]int, error) {
 	var out []int

@@ -19,13 +19,19 @@ import (
 type result struct {
 	endpoint endpoint
 	conns    int
-	svc      loadResult
-	pg       loadResult
+	svc      side    // wrk against the service
+	naive    side    // pgbench with the naive script
+	pipeline side    // pgbench with the pipeline script; zero when the endpoint has none
 	rssMB    float64 // the service's highest VmRSS during its step
-	ratio    float64 // service req/s over pgbench tps (the median of the rounds' ratios)
-	rounds   int     // how many rounds the medians are of (0 or 1: one)
-	cpu      cpuSplit
-	pgCPU    cpuSplit
+	// service req/s over each pgbench's tps (with rounds: the median of the rounds' ratios)
+	toNaive, toPipeline float64
+	rounds              int // how many rounds the medians are of (0 or 1: one)
+}
+
+// side is one load step: what the client saw and where the CPU went.
+type side struct {
+	load loadResult
+	cpu  cpuSplit
 }
 
 // run is the whole benchmark; every step is bounded by ctx and by its own deadline.
@@ -96,9 +102,19 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	tokensFile := filepath.Join(work, "tokens.txt")
-	if err := writeTokens(tokensFile, o.users); err != nil {
-		return err
+	tokens := tokenFiles{dir: work, users: o.users, logf: logf, files: map[int]string{}}
+	for _, c := range o.conns {
+		if _, err := tokens.forThreads(min(threads, c)); err != nil {
+			return err
+		}
+	}
+	scripts := filepath.Join(root, "bench")
+	for _, ep := range o.endpoints {
+		if ep.pipeline != "" {
+			if err := checkPipelineScript(ctx, pgRole, filepath.Join(scripts, "pgbench", ep.pipeline)); err != nil {
+				return err
+			}
+		}
 	}
 
 	svc, err := startService(ctx, binary, svcEnv, stderr)
@@ -115,16 +131,35 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) (err error) {
 		return err
 	}
 
-	scripts := filepath.Join(root, "bench")
 	lua := filepath.Join(scripts, "wrk", "accounts.lua")
+	// sent counts the users the wrk steps have gone through (thread k of t sends users k,
+	// k+t, ...): each step starts where the last one stopped, so a run with enough users
+	// never sends a user twice.
+	var sent int64
+	wrkStep := func(ep endpoint, conns int, d time.Duration) (loadResult, error) {
+		t := min(threads, conns)
+		prefix, err := tokens.forThreads(t)
+		if err != nil {
+			return loadResult{}, err
+		}
+		r, err := runWrk(ctx, wrkArgs{lua: lua, url: svc.baseURL + ep.path, method: ep.method, tokens: prefix,
+			threads: t, conns: conns, start: (sent + int64(t) - 1) / int64(t), duration: d})
+		if err == nil {
+			sent = max(sent, r.next*int64(t))
+		}
+		return r, err
+	}
+	pgbenchStep := func(script string, conns int) (side, error) {
+		meter := startCPUMeter(db.name, 0)
+		r, err := runPgbench(ctx, pgbenchArgs{script: filepath.Join(scripts, "pgbench", script), role: pgRole,
+			users: o.users, clients: conns, threads: threads, duration: o.duration, logDir: filepath.Join(work, "pglog")})
+		return side{load: r, cpu: meter.finish(r.clientCPU, r.requests)}, err
+	}
 	var results []result
 	for _, ep := range o.endpoints {
-		if o.warmup > 0 {
-			logf("warm-up %s (%s, %d connections)", ep.name, o.warmup, o.conns[0])
-			if _, err := runWrk(ctx, wrkArgs{lua: lua, url: svc.baseURL + ep.path, method: ep.method, tokens: tokensFile,
-				threads: threads, conns: o.conns[0], duration: o.warmup}); err != nil {
-				return fmt.Errorf("warm-up: %w", err)
-			}
+		logf("warm-up %s (%s, %d connections)", ep.name, o.warmup, o.conns[0])
+		if _, err := wrkStep(ep, o.conns[0], o.warmup); err != nil {
+			return fmt.Errorf("warm-up: %w", err)
 		}
 		for _, c := range o.conns {
 			var rounds []result
@@ -138,21 +173,24 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) (err error) {
 				logf("wrk     %-34s %3d connections, %s%s", ep.name, c, o.duration, label)
 				svc.resetPeakRSS()
 				meter := startCPUMeter(db.name, svc.pid())
-				r.svc, err = runWrk(ctx, wrkArgs{lua: lua, url: svc.baseURL + ep.path, method: ep.method, tokens: tokensFile,
-					threads: threads, conns: c, duration: o.duration})
-				r.cpu = meter.finish(r.svc.clientCPU)
+				r.svc.load, err = wrkStep(ep, c, o.duration)
+				r.svc.cpu = meter.finish(r.svc.load.clientCPU, r.svc.load.requests)
 				if err != nil {
 					return err
 				}
 				r.rssMB = svc.peakRSSMB()
 
-				logf("pgbench %-34s %3d clients,     %s%s", ep.script, c, o.duration, label)
-				meter = startCPUMeter(db.name, 0)
-				r.pg, err = runPgbench(ctx, pgbenchArgs{script: filepath.Join(scripts, "pgbench", ep.script), role: pgRole,
-					users: o.users, clients: c, threads: threads, duration: o.duration, logDir: filepath.Join(work, "pglog")})
-				r.pgCPU = meter.finish(r.pg.clientCPU)
-				if err != nil {
-					return err
+				for _, s := range []struct {
+					script string
+					dst    *side
+				}{{ep.script, &r.naive}, {ep.pipeline, &r.pipeline}} {
+					if s.script == "" {
+						continue
+					}
+					logf("pgbench %-34s %3d clients,     %s%s", s.script, c, o.duration, label)
+					if *s.dst, err = pgbenchStep(s.script, c); err != nil {
+						return err
+					}
 				}
 				rounds = append(rounds, r)
 			}
@@ -167,99 +205,137 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) (err error) {
 	env := machine(ctx, db)
 	printReport(stdout, report{
 		opts: o, results: results, seedTime: seedTime, hwmMB: hwm, rssMB: rss, machine: env,
-		loadBefore: loadBefore, loadAfter: loadAvg(), built: built,
+		loadBefore: loadBefore, loadAfter: loadAvg(), built: built, usersSent: sent,
 	})
 	return checkErrors(results)
 }
 
 // combine reduces the rounds of one endpoint and connection count to their medians; the
-// ratio is the median of each round's ratio, since a round's wrk and pgbench steps ran
-// back to back under the same conditions. Errors add up; peak RSS is the highest.
+// ratios are the medians of each round's ratios, since a round's steps ran back to back
+// under the same conditions. Errors add up; peak RSS is the highest.
 func combine(rounds []result) result {
-	if len(rounds) == 1 {
-		rounds[0].ratio = ratioOf(rounds[0])
-		return rounds[0]
-	}
 	out := result{endpoint: rounds[0].endpoint, conns: rounds[0].conns, rounds: len(rounds)}
-	med := func(get func(result) float64) float64 {
-		v := make([]float64, len(rounds))
-		for i, r := range rounds {
-			v[i] = get(r)
-		}
-		slices.Sort(v)
-		if n := len(v); n%2 == 1 {
-			return v[n/2]
-		} else {
-			return (v[n/2-1] + v[n/2]) / 2
-		}
-	}
-	dur := func(get func(result) time.Duration) time.Duration {
-		return time.Duration(med(func(r result) float64 { return float64(get(r)) }))
-	}
-	for _, side := range []struct {
-		dst *loadResult
-		get func(result) loadResult
-	}{{&out.svc, func(r result) loadResult { return r.svc }}, {&out.pg, func(r result) loadResult { return r.pg }}} {
-		var summaries []string
+	if len(rounds) == 1 {
+		out = rounds[0]
+	} else {
+		out.svc = combineSide(rounds, func(r result) side { return r.svc })
+		out.naive = combineSide(rounds, func(r result) side { return r.naive })
+		out.pipeline = combineSide(rounds, func(r result) side { return r.pipeline })
 		for _, r := range rounds {
-			x := side.get(r)
-			side.dst.requests += x.requests
-			side.dst.errors += x.errors
-			if x.errorSummary != "" {
-				summaries = append(summaries, x.errorSummary)
-			}
-		}
-		side.dst.errorSummary = strings.Join(summaries, "; ")
-		side.dst.perSecond = med(func(r result) float64 { return side.get(r).perSecond })
-		side.dst.p50 = dur(func(r result) time.Duration { return side.get(r).p50 })
-		side.dst.p99 = dur(func(r result) time.Duration { return side.get(r).p99 })
-	}
-	for _, r := range rounds {
-		out.rssMB = max(out.rssMB, r.rssMB)
-	}
-	cpu := func(get func(result) cpuSplit) cpuSplit {
-		for _, r := range rounds {
-			if !get(r).ok {
-				return cpuSplit{}
-			}
-		}
-		return cpuSplit{
-			service:  med(func(r result) float64 { return get(r).service }),
-			postgres: med(func(r result) float64 { return get(r).postgres }),
-			client:   med(func(r result) float64 { return get(r).client }),
-			other:    med(func(r result) float64 { return get(r).other }),
-			ok:       true,
+			out.rssMB = max(out.rssMB, r.rssMB)
 		}
 	}
-	out.cpu = cpu(func(r result) cpuSplit { return r.cpu })
-	out.pgCPU = cpu(func(r result) cpuSplit { return r.pgCPU })
-	out.ratio = med(ratioOf)
+	out.toNaive = median(rounds, func(r result) float64 { return ratioOf(r.svc, r.naive) })
+	out.toPipeline = median(rounds, func(r result) float64 { return ratioOf(r.svc, r.pipeline) })
 	return out
 }
 
-func ratioOf(r result) float64 {
-	if r.pg.perSecond <= 0 {
+func combineSide(rounds []result, get func(result) side) side {
+	var out side
+	var summaries []string
+	for _, r := range rounds {
+		x := get(r).load
+		out.load.requests += x.requests
+		out.load.errors += x.errors
+		if x.errorSummary != "" {
+			summaries = append(summaries, x.errorSummary)
+		}
+	}
+	out.load.errorSummary = strings.Join(summaries, "; ")
+	med := func(f func(side) float64) float64 { return median(rounds, func(r result) float64 { return f(get(r)) }) }
+	dur := func(f func(side) time.Duration) time.Duration {
+		return time.Duration(med(func(s side) float64 { return float64(f(s)) }))
+	}
+	out.load.perSecond = med(func(s side) float64 { return s.load.perSecond })
+	out.load.p50 = dur(func(s side) time.Duration { return s.load.p50 })
+	out.load.p99 = dur(func(s side) time.Duration { return s.load.p99 })
+	for _, r := range rounds {
+		if !get(r).cpu.ok {
+			return out
+		}
+	}
+	out.cpu = cpuSplit{
+		service:    med(func(s side) float64 { return s.cpu.service }),
+		postgres:   med(func(s side) float64 { return s.cpu.postgres }),
+		client:     med(func(s side) float64 { return s.cpu.client }),
+		other:      med(func(s side) float64 { return s.cpu.other }),
+		serviceUS:  med(func(s side) float64 { return s.cpu.serviceUS }),
+		postgresUS: med(func(s side) float64 { return s.cpu.postgresUS }),
+		ok:         true,
+	}
+	return out
+}
+
+func median(rounds []result, get func(result) float64) float64 {
+	v := make([]float64, len(rounds))
+	for i, r := range rounds {
+		v[i] = get(r)
+	}
+	slices.Sort(v)
+	if n := len(v); n%2 == 1 {
+		return v[n/2]
+	} else {
+		return (v[n/2-1] + v[n/2]) / 2
+	}
+}
+
+func ratioOf(svc, pg side) float64 {
+	if pg.load.perSecond <= 0 {
 		return 0
 	}
-	return r.svc.perSecond / r.pg.perSecond
+	return svc.load.perSecond / pg.load.perSecond
 }
 
 // checkErrors fails the run when any request failed: a fast error is not a fast answer.
 func checkErrors(results []result) error {
 	var errs []error
 	for _, r := range results {
-		if n := r.svc.failures(); n > 0 {
+		if n := r.svc.load.failures(); n > 0 {
 			errs = append(errs, fmt.Errorf("%s at %d connections: %d of %d requests failed (%s)",
-				r.endpoint.name, r.conns, n, r.svc.requests, r.svc.errorSummary))
+				r.endpoint.name, r.conns, n, r.svc.load.requests, r.svc.load.errorSummary))
 		}
-		if r.svc.requests == 0 {
+		if r.svc.load.requests == 0 {
 			errs = append(errs, fmt.Errorf("%s at %d connections: no request completed", r.endpoint.name, r.conns))
 		}
-		if r.pg.requests == 0 {
-			errs = append(errs, fmt.Errorf("pgbench %s at %d clients: no transaction completed", r.endpoint.script, r.conns))
+		for _, s := range []struct {
+			script string
+			side   side
+		}{{r.endpoint.script, r.naive}, {r.endpoint.pipeline, r.pipeline}} {
+			if s.script == "" {
+				continue
+			}
+			if n := s.side.load.failures(); n > 0 {
+				errs = append(errs, fmt.Errorf("pgbench %s at %d clients: %d failed transactions (%s)",
+					s.script, r.conns, n, s.side.load.errorSummary))
+			}
+			if s.side.load.requests == 0 {
+				errs = append(errs, fmt.Errorf("pgbench %s at %d clients: no transaction completed", s.script, r.conns))
+			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// tokenFiles writes the bearer files for a thread count the first time a step needs it.
+type tokenFiles struct {
+	dir   string
+	users int
+	logf  func(format string, args ...any)
+	files map[int]string // thread count → file prefix
+}
+
+func (t *tokenFiles) forThreads(n int) (string, error) {
+	if p, ok := t.files[n]; ok {
+		return p, nil
+	}
+	p := filepath.Join(t.dir, fmt.Sprintf("tokens-%dt", n))
+	start := time.Now()
+	if err := writeTokens(p, t.users, n); err != nil {
+		return "", err
+	}
+	t.logf("wrote the bearers of %d users for %d wrk threads in %s", t.users, n, time.Since(start).Round(100*time.Millisecond))
+	t.files[n] = p
+	return p, nil
 }
 
 func goBuild(ctx context.Context, root, out string) error {
