@@ -23,6 +23,7 @@ type Commands struct {
 }
 
 type Queries struct {
+	CheckSession       query.CheckSessionHandler
 	ListAccounts       query.ListAccountsHandler
 	ListCredentials    query.ListCredentialsHandler
 	ValidateCredential query.ValidateCredentialHandler
@@ -31,27 +32,30 @@ type Queries struct {
 
 // Deps are the ports the use cases run on.
 type Deps struct {
-	Tx     ports.Transactor
-	Cipher ports.Cipher
-	Broker ports.Broker
-	Clock  ports.Clock
+	Sessions    ports.Sessions
+	Accounts    ports.AccountRepository
+	Credentials ports.CredentialRepository
+	Cipher      ports.Cipher
+	Broker      ports.Broker
+	Clock       ports.Clock
 }
 
 // New builds every use case over the same ports.
 func New(d Deps) Application {
 	return Application{
 		Commands: Commands{
-			CreateAccount:      command.NewCreateAccountHandler(d.Tx, d.Clock),
-			GetOrCreateAccount: command.NewGetOrCreateAccountHandler(d.Tx, d.Clock),
-			StoreCredential:    command.NewStoreCredentialHandler(d.Tx, d.Cipher, d.Clock),
-			UpdateCredential:   command.NewUpdateCredentialHandler(d.Tx, d.Cipher, d.Clock),
-			DeleteCredential:   command.NewDeleteCredentialHandler(d.Tx),
+			CreateAccount:      command.NewCreateAccountHandler(d.Accounts, d.Clock),
+			GetOrCreateAccount: command.NewGetOrCreateAccountHandler(d.Accounts, d.Clock),
+			StoreCredential:    command.NewStoreCredentialHandler(d.Credentials, d.Cipher, d.Clock),
+			UpdateCredential:   command.NewUpdateCredentialHandler(d.Credentials, d.Cipher, d.Clock),
+			DeleteCredential:   command.NewDeleteCredentialHandler(d.Credentials),
 		},
 		Queries: Queries{
-			ListAccounts:       query.NewListAccountsHandler(d.Tx),
-			ListCredentials:    query.NewListCredentialsHandler(d.Tx),
-			ValidateCredential: query.NewValidateCredentialHandler(d.Tx, d.Cipher, d.Broker),
-			AccountData:        query.NewAccountDataHandler(d.Tx, d.Cipher, d.Broker, d.Clock),
+			CheckSession:       query.NewCheckSessionHandler(d.Sessions),
+			ListAccounts:       query.NewListAccountsHandler(d.Accounts),
+			ListCredentials:    query.NewListCredentialsHandler(d.Credentials),
+			ValidateCredential: query.NewValidateCredentialHandler(d.Credentials, d.Cipher, d.Broker),
+			AccountData:        query.NewAccountDataHandler(d.Credentials, d.Cipher, d.Broker, d.Clock),
 		},
 	}
 }

@@ -5,18 +5,26 @@ import (
 
 	"github.com/brokerly/accounts/domain"
 	"github.com/brokerly/accounts/domain/credential"
+	"github.com/brokerly/accounts/domain/user"
 )
 
-// CredentialRepository stores the acting user's credentials. A credential (or account)
-// the user may not see is domain.ErrNotFound, exactly like one that does not exist.
+// NewCredential builds the credential to store for owner, the user a session resolved to:
+// its secrets are sealed to that owner, so they cannot be sealed before it is known.
+type NewCredential func(owner user.ID) (credential.Credential, error)
+
+// CredentialRepository keeps each user's broker credentials. A credential (or account) the
+// session's user may not see is domain.ErrNotFound, exactly like one that does not exist.
 type CredentialRepository interface {
-	// List returns the credentials under one of the user's accounts, newest first.
-	List(ctx context.Context, accountID domain.ID) ([]credential.Credential, error)
-	Get(ctx context.Context, id domain.ID) (credential.Credential, error)
-	// Add stores a new credential; its account must be the user's (domain.ErrNotFound otherwise).
-	Add(ctx context.Context, c credential.Credential) error
-	// Update loads the credential, lets change modify it, and stores the result, all in
-	// the caller's transaction with the row locked.
-	Update(ctx context.Context, id domain.ID, change func(*credential.Credential) error) (credential.Credential, error)
-	Delete(ctx context.Context, id domain.ID) error
+	// List returns the credentials under one of the user's accounts, newest first; another
+	// user's account, or none, simply has none.
+	List(ctx context.Context, s user.Session, accountID domain.ID) ([]credential.Credential, error)
+	Get(ctx context.Context, s user.Session, id domain.ID) (credential.Credential, error)
+	// Add stores the credential build makes; its account must be the user's
+	// (domain.ErrNotFound otherwise).
+	Add(ctx context.Context, s user.Session, build NewCredential) (credential.Credential, error)
+	// Update loads the credential, lets change modify it, and stores the result; concurrent
+	// updates of one credential apply one after the other, never over each other. When
+	// change fails nothing is stored.
+	Update(ctx context.Context, s user.Session, id domain.ID, change func(*credential.Credential) error) (credential.Credential, error)
+	Delete(ctx context.Context, s user.Session, id domain.ID) error
 }

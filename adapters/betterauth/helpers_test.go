@@ -1,20 +1,16 @@
 package betterauth
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"strings"
-	"sync"
-
-	"github.com/brokerly/accounts/ports"
 )
 
-// testSecret signed the real cookies in shared/spec/better-auth.md section b.
+// testSecret signed the real cookies of docs/better-auth.md.
 const testSecret = "test-only-secret-not-for-production-0123456789abcdef"
 
-// Two cookies Better Auth 1.7.25 really set (spec section b), and their parts.
+// Two cookies Better Auth 1.7.25 really set, and their parts.
 const (
 	realCookie1 = "XJExhSwEy7z0ziwe8LeXknpAioQkAQLh.%2FxXogZdy6DBnDBXTmckAxf72lTd4DyFBwLzTdXfGHSI%3D"
 	realToken1  = "XJExhSwEy7z0ziwe8LeXknpAioQkAQLh"
@@ -40,36 +36,4 @@ var jsURIEncoder = strings.NewReplacer("+", "%2B", "/", "%2F", "=", "%3D", "%", 
 // encodeURIComponent(token + "." + base64std(hmac)).
 func betterAuthCookie(secret, token string) string {
 	return jsURIEncoder.Replace(token + "." + sigOf(secret, token))
-}
-
-// fakeStore answers from a map, or with err, and records every call so tests can prove
-// that refused values never reached the database.
-type fakeStore struct {
-	mu      sync.Mutex
-	users   map[string]string // token -> user id
-	anyUser string            // if set, every token belongs to this user
-	err     error
-	tokens  []string
-}
-
-func (s *fakeStore) LookupSession(_ context.Context, token string) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.tokens = append(s.tokens, token)
-	if s.err != nil {
-		return "", s.err
-	}
-	if s.anyUser != "" {
-		return s.anyUser, nil
-	}
-	if id, ok := s.users[token]; ok {
-		return id, nil
-	}
-	return "", ports.ErrUnauthenticated // as the PostgreSQL store does
-}
-
-func (s *fakeStore) calls() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.tokens...)
 }

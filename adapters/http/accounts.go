@@ -9,7 +9,7 @@ import (
 
 // listAccounts: GET /api/accounts, the caller's accounts, newest first.
 func (s *Server) listAccounts(c *fiber.Ctx) error {
-	accs, err := s.uc.Queries.ListAccounts.Handle(c.UserContext(), query.ListAccounts{Actor: userOf(c)})
+	accs, err := s.uc.Queries.ListAccounts.Handle(c.UserContext(), query.ListAccounts{Session: sessionOf(c)})
 	if err != nil {
 		return err
 	}
@@ -27,8 +27,8 @@ func (s *Server) createAccount(c *fiber.Ctx) error {
 		return err
 	}
 	acc, err := s.uc.Commands.CreateAccount.Handle(c.UserContext(), command.CreateAccount{
-		Actor: userOf(c),
-		Name:  req.AccountName,
+		Session: sessionOf(c),
+		Name:    req.AccountName,
 	})
 	if err != nil {
 		return err
@@ -43,7 +43,7 @@ func (s *Server) getOrCreateAccount(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req, true); err != nil {
 		return err
 	}
-	acc, created, err := s.uc.Commands.GetOrCreateAccount.Handle(c.UserContext(), command.GetOrCreateAccount{Actor: userOf(c)})
+	acc, created, err := s.uc.Commands.GetOrCreateAccount.Handle(c.UserContext(), command.GetOrCreateAccount{Session: sessionOf(c)})
 	if err != nil {
 		return err
 	}

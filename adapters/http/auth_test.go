@@ -2,7 +2,6 @@ package httpadapter
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"testing"
@@ -10,11 +9,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/brokerly/accounts/domain"
 	"github.com/brokerly/accounts/ports"
 )
 
-// Reliability test 1: missing or garbage credentials → 401, one body for every reason.
+// Test 1 (docs/reliability.md): missing or garbage credentials → 401, one body for every reason.
 func TestAuth_MissingOrGarbageSessionIsUniform401(t *testing.T) {
 	cases := map[string]struct {
 		opts       []reqOption
@@ -106,7 +104,7 @@ func TestAuth_CookieNamesAreTriedInConfiguredOrder(t *testing.T) {
 	assert.Equal(t, ports.SessionProof{Cookie: cookieA}, e.verifier.proofs()[1])
 }
 
-// Reliability test 5: in production only the __Secure- cookie counts.
+// Test 5: in production only the __Secure- cookie counts.
 func TestAuth_ProductionIgnoresUnprefixedCookie(t *testing.T) {
 	e := newEnv(t, withConfig(func(c *Config) { c.SessionCookieNames = []string{secureCookie} }))
 	requireProblem(t, e.do(newRequest(http.MethodGet, "/api/accounts", "", withCookie(devCookie, cookieA))), http.StatusUnauthorized, "unauthenticated")
@@ -125,24 +123,37 @@ func TestAuth_RepeatedCookieNameFirstOccurrenceWins(t *testing.T) {
 	assert.Equal(t, []ports.SessionProof{{Cookie: cookieA}, {Cookie: "garbage"}}, e.verifier.proofs())
 }
 
-func TestAuth_VerifierFailuresMapToTheirStatus(t *testing.T) {
+// The signature holds but the session has ended: the request's transaction refuses it with
+// the same 401, and nothing else happens.
+func TestAuth_SignedButEndedSessionIs401(t *testing.T) {
+	e := newEnv(t)
+	for _, req := range []*http.Request{
+		newRequest(http.MethodGet, "/api/accounts", "", withCookie(secureCookie, cookieGone)),
+		newRequest(http.MethodPost, "/api/accounts/get-or-create", "", withCookie(secureCookie, cookieGone), withOrigin(allowedOrigin)),
+	} {
+		resp := e.do(req)
+		requireProblem(t, resp, http.StatusUnauthorized, "unauthenticated")
+		assert.Equal(t, "Bearer", resp.Header.Get("WWW-Authenticate"))
+	}
+	assert.Equal(t, []ports.SessionProof{{Cookie: cookieGone}, {Cookie: cookieGone}}, e.verifier.proofs())
+}
+
+// Failures while the request's transaction resolves the session keep their own status.
+func TestAuth_SessionResolutionFailuresMapToTheirStatus(t *testing.T) {
 	cases := map[string]struct {
 		err    error
 		status int
 		code   string
 	}{
-		"database down":      {fmt.Errorf("session lookup: %w", ports.ErrUnavailable), http.StatusServiceUnavailable, "unavailable"},
-		"database too slow":  {fmt.Errorf("session lookup: %w", ports.ErrTimeout), http.StatusGatewayTimeout, "unavailable"},
-		"deadline":           {fmt.Errorf("session lookup: %w", context.DeadlineExceeded), http.StatusGatewayTimeout, "unavailable"},
-		"unexpected":         {errDatabaseExploded, http.StatusInternalServerError, "internal"},
-		"stray domain error": {domain.Invalid("token", "bad"), http.StatusInternalServerError, "internal"},
-		"stray not found":    {fmt.Errorf("session: %w", domain.ErrNotFound), http.StatusInternalServerError, "internal"},
-		"wrapped refusal":    {fmt.Errorf("expired at noon: %w", ports.ErrUnauthenticated), http.StatusUnauthorized, "unauthenticated"},
+		"database down":     {fmt.Errorf("resolve session: %w", ports.ErrUnavailable), http.StatusServiceUnavailable, "unavailable"},
+		"database too slow": {fmt.Errorf("resolve session: %w", ports.ErrTimeout), http.StatusGatewayTimeout, "unavailable"},
+		"deadline":          {fmt.Errorf("resolve session: %w", context.DeadlineExceeded), http.StatusGatewayTimeout, "unavailable"},
+		"unexpected":        {errDatabaseExploded, http.StatusInternalServerError, "internal"},
+		"no live session":   {fmt.Errorf("expired at noon: %w", ports.ErrUnauthenticated), http.StatusUnauthorized, "unauthenticated"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			e := newEnv(t)
-			e.verifier.setFail(tc.err)
+			e := newEnv(t, withBroken(failing(tc.err)))
 			resp := e.do(newRequest(http.MethodPost, "/api/accounts", `{"account_name":"x"}`, asBrowserA()))
 			p := requireProblem(t, resp, tc.status, tc.code)
 			assert.NotContains(t, p.Detail, "noon")
@@ -150,15 +161,19 @@ func TestAuth_VerifierFailuresMapToTheirStatus(t *testing.T) {
 			if tc.status >= 503 {
 				assert.Equal(t, "1", resp.Header.Get("Retry-After"))
 			}
-			assert.Empty(t, e.accountsOf(userA), "nothing ran after the failed session check")
 		})
 	}
 }
 
-func TestVerifyError_CutsTheChainOfUnexpectedErrors(t *testing.T) {
-	err := verifyError(fmt.Errorf("x: %w", domain.ErrAlreadyExists))
-	assert.False(t, errors.Is(err, domain.ErrAlreadyExists))
-	assert.Equal(t, ports.ErrUnauthenticated, verifyError(fmt.Errorf("why: %w", ports.ErrUnauthenticated)))
+// A verifier that fails otherwise than with a refusal is a bug: 500, never a 401 that would
+// sign a user out, and nothing runs.
+func TestAuth_VerifierBugIs500(t *testing.T) {
+	e := newEnv(t)
+	e.verifier.setFail(errDatabaseExploded)
+	resp := e.do(newRequest(http.MethodPost, "/api/accounts", `{"account_name":"x"}`, asBrowserA()))
+	p := requireProblem(t, resp, http.StatusInternalServerError, "internal")
+	assert.NotContains(t, p.Detail, "SQLSTATE")
+	assert.Empty(t, e.accountsOf(userA), "nothing ran after the failed session check")
 }
 
 func TestBearerToken(t *testing.T) {
@@ -204,3 +219,35 @@ func TestMethodNotAllowedIs405WithAllow(t *testing.T) {
 	requireProblem(t, resp, http.StatusMethodNotAllowed, "method_not_allowed")
 	assert.Equal(t, "POST", resp.Header.Get("Allow"))
 }
+
+// A request that would be refused for its input, origin or route is refused for its
+// session first when that session has ended: the same 401 as if the session had been
+// checked before anything else. With a live session the request gets its own answer.
+func TestAuth_EndedSessionIs401BeforeAnyOtherRefusal(t *testing.T) {
+	cases := map[string]struct {
+		method, path, body string
+		opts               []reqOption
+		live               int
+	}{
+		"invalid account name":   {http.MethodPost, "/api/accounts", `{"account_name":""}`, []reqOption{withOrigin(allowedOrigin), withJSON()}, 422},
+		"malformed JSON":         {http.MethodPost, "/api/accounts", `{"account_name":`, []reqOption{withOrigin(allowedOrigin), withJSON()}, 400},
+		"not JSON":               {http.MethodPost, "/api/accounts", `{}`, []reqOption{withOrigin(allowedOrigin), withHeader("Content-Type", "text/plain")}, 415},
+		"foreign origin":         {http.MethodPost, "/api/accounts", `{"account_name":"x"}`, []reqOption{withOrigin(evilOrigin), withJSON()}, 403},
+		"malformed account id":   {http.MethodGet, "/api/credentials?account_id=nope", "", nil, 422},
+		"malformed credential":   {http.MethodDelete, "/api/credentials/nope", "", []reqOption{withOrigin(allowedOrigin)}, 404},
+		"empty update":           {http.MethodPut, "/api/credentials/" + zeroUUID, `{}`, []reqOption{withOrigin(allowedOrigin), withJSON()}, 400},
+		"unknown API route":      {http.MethodGet, "/api/nope", "", nil, 404},
+		"method the route lacks": {http.MethodDelete, "/api/accounts", "", []reqOption{withOrigin(allowedOrigin)}, 405},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			ended := e.do(newRequest(tc.method, tc.path, tc.body, append([]reqOption{withCookie(secureCookie, cookieGone)}, tc.opts...)...))
+			requireProblem(t, ended, http.StatusUnauthorized, "unauthenticated")
+			live := e.do(newRequest(tc.method, tc.path, tc.body, append([]reqOption{withCookie(secureCookie, cookieA)}, tc.opts...)...))
+			require.Equal(t, tc.live, live.StatusCode)
+		})
+	}
+}
+
+const zeroUUID = "00000000-0000-0000-0000-000000000000"

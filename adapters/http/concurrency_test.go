@@ -80,7 +80,7 @@ func TestGetOrCreate_ParallelCallsCreateExactlyOne(t *testing.T) {
 	}
 }
 
-// Reliability test 31: with Fiber reusing request buffers, each stored name is exactly the
+// Test 31: with Fiber reusing request buffers, each stored name is exactly the
 // one its request sent, and each row belongs to the session that sent it.
 func TestCreateAccount_ParallelUsersKeepTheirOwnNames(t *testing.T) {
 	const n = 200
@@ -88,11 +88,11 @@ func TestCreateAccount_ParallelUsersKeepTheirOwnNames(t *testing.T) {
 	users := make([]user.ID, n)
 	for i := range n {
 		users[i] = mustUser(fmt.Sprintf("user%04d", i))
-		e.verifier.sessions[fmt.Sprintf("session-%04d", i)] = users[i]
+		e.addSession(fmt.Sprintf("session-%04d.sig", i), users[i])
 	}
 	statuses, bodies := e.parallel(n, func(i int) *http.Request {
 		return newRequest(http.MethodPost, "/api/accounts", fmt.Sprintf(`{"account_name":"name of %04d"}`, i),
-			withBearer(fmt.Sprintf("session-%04d", i)), withJSON())
+			withBearer(fmt.Sprintf("session-%04d.sig", i)), withJSON())
 	})
 	var sent, stored []string
 	for i := range n {

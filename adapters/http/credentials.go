@@ -16,7 +16,7 @@ func (s *Server) storeCredential(c *fiber.Ctx) error {
 		return err
 	}
 	cred, err := s.uc.Commands.StoreCredential.Handle(c.UserContext(), command.StoreCredential{
-		Actor:          userOf(c),
+		Session:        sessionOf(c),
 		AccountID:      req.AccountID,
 		CredentialType: req.CredentialType,
 		Environment:    req.Environment,
@@ -33,7 +33,7 @@ func (s *Server) storeCredential(c *fiber.Ctx) error {
 // listCredentials: GET /api/credentials?account_id=...
 func (s *Server) listCredentials(c *fiber.Ctx) error {
 	creds, err := s.uc.Queries.ListCredentials.Handle(c.UserContext(), query.ListCredentials{
-		Actor:     userOf(c),
+		Session:   sessionOf(c),
 		AccountID: strings.Clone(c.Query("account_id")),
 	})
 	if err != nil {
@@ -53,7 +53,7 @@ func (s *Server) updateCredential(c *fiber.Ctx) error {
 		return err
 	}
 	cred, err := s.uc.Commands.UpdateCredential.Handle(c.UserContext(), command.UpdateCredential{
-		Actor:        userOf(c),
+		Session:      sessionOf(c),
 		CredentialID: credentialID(c),
 		APIKey:       req.APIKey,
 		SecretKey:    req.SecretKey,
@@ -69,7 +69,7 @@ func (s *Server) updateCredential(c *fiber.Ctx) error {
 // deleteCredential: DELETE /api/credentials/{id}.
 func (s *Server) deleteCredential(c *fiber.Ctx) error {
 	err := s.uc.Commands.DeleteCredential.Handle(c.UserContext(), command.DeleteCredential{
-		Actor:        userOf(c),
+		Session:      sessionOf(c),
 		CredentialID: credentialID(c),
 	})
 	if err != nil {
@@ -86,7 +86,7 @@ func (s *Server) validateCredential(c *fiber.Ctx) error {
 		return err
 	}
 	v, err := s.uc.Queries.ValidateCredential.Handle(c.UserContext(), query.ValidateCredential{
-		Actor:        userOf(c),
+		Session:      sessionOf(c),
 		CredentialID: credentialID(c),
 	})
 	if err != nil {
@@ -98,7 +98,7 @@ func (s *Server) validateCredential(c *fiber.Ctx) error {
 // accountData: GET /api/credentials/{id}/account-data.
 func (s *Server) accountData(c *fiber.Ctx) error {
 	d, err := s.uc.Queries.AccountData.Handle(c.UserContext(), query.AccountData{
-		Actor:        userOf(c),
+		Session:      sessionOf(c),
 		CredentialID: credentialID(c),
 	})
 	if err != nil {

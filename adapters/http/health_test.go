@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/brokerly/accounts/adapters/memory"
+	"github.com/brokerly/accounts/domain/account"
 	"github.com/brokerly/accounts/domain/user"
 	"github.com/brokerly/accounts/ports"
 )
@@ -22,7 +22,7 @@ import (
 func TestLiveness_NeverAsksTheDatabase(t *testing.T) {
 	var calls atomic.Int32
 	e := newEnv(t,
-		withTx(errTx{ports.ErrUnavailable}),
+		withBroken(failing(ports.ErrUnavailable)),
 		withReady(func(context.Context) error { calls.Add(1); return ports.ErrUnavailable }))
 	for _, path := range []string{"/healthz", "/livez"} {
 		resp := e.do(newRequest(http.MethodGet, path, ""))
@@ -72,32 +72,40 @@ func TestShutdown_ReadinessIs503AtOnce(t *testing.T) {
 	require.Equal(t, http.StatusOK, e.do(newRequest(http.MethodGet, "/livez", "")).StatusCode, "still alive while draining")
 }
 
-// gateTx holds every transaction until released, like a row lock (reliability test 38).
-type gateTx struct {
-	inner   ports.Transactor
+// gate holds every account call until released, like a row lock (test 38).
+type gate struct {
 	entered chan struct{}
 	release chan struct{}
 	once    sync.Once
 }
 
-func (g *gateTx) Within(ctx context.Context, actor user.ID, fn func(context.Context, ports.Repositories) error) error {
+func newGate() *gate { return &gate{entered: make(chan struct{}), release: make(chan struct{})} }
+
+func (g *gate) wait() {
 	g.once.Do(func() { close(g.entered) })
 	<-g.release
-	return g.inner.Within(ctx, actor, fn)
 }
 
-func (g *gateTx) Read(ctx context.Context, actor user.ID, fn func(context.Context, ports.Repositories) error) error {
-	return g.Within(ctx, actor, fn)
+// heldAccounts is the store's account repository behind a gate.
+type heldAccounts struct {
+	ports.AccountRepository
+	gate *gate
 }
 
-func (g *gateTx) EachCall(ctx context.Context, actor user.ID, fn func(context.Context, ports.Repositories) error) error {
-	return g.Within(ctx, actor, fn)
+func (h heldAccounts) Add(ctx context.Context, s user.Session, open ports.OpenAccount) (account.Account, error) {
+	h.gate.wait()
+	return h.AccountRepository.Add(ctx, s, open)
+}
+
+func (h heldAccounts) AddIfAbsent(ctx context.Context, s user.Session, open ports.OpenAccount) (account.Account, bool, error) {
+	h.gate.wait()
+	return h.AccountRepository.AddIfAbsent(ctx, s, open)
 }
 
 // In-flight requests finish during a graceful shutdown; new connections are refused.
 func TestShutdown_InFlightRequestCompletes(t *testing.T) {
-	gate := &gateTx{inner: memory.NewStore(), entered: make(chan struct{}), release: make(chan struct{})}
-	e := newEnv(t, withTx(gate))
+	gate := newGate()
+	e := newEnv(t, withGate(gate))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	served := make(chan error, 1)
@@ -150,19 +158,13 @@ func TestShutdown_InFlightRequestCompletes(t *testing.T) {
 	assert.Equal(t, http.StatusCreated, r.status)
 	require.NoError(t, <-shutdown)
 	require.NoError(t, <-served)
-	var n int
-	require.NoError(t, gate.inner.Within(context.Background(), userA, func(ctx context.Context, r ports.Repositories) error {
-		accs, err := r.Accounts.List(ctx)
-		n = len(accs)
-		return err
-	}))
-	assert.Equal(t, 1, n, "committed once")
+	assert.Len(t, e.accountsOf(userA), 1, "committed once")
 }
 
 func TestShutdown_ContextBoundsTheWait(t *testing.T) {
-	gate := &gateTx{inner: memory.NewStore(), entered: make(chan struct{}), release: make(chan struct{})}
+	gate := newGate()
 	defer close(gate.release)
-	e := newEnv(t, withTx(gate))
+	e := newEnv(t, withGate(gate))
 	base := e.serve()
 	go func() {
 		req, _ := http.NewRequest(http.MethodPost, base+"/api/accounts/get-or-create", nil)

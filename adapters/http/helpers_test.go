@@ -23,7 +23,9 @@ import (
 	"github.com/brokerly/accounts/adapters/memory"
 	"github.com/brokerly/accounts/app"
 	"github.com/brokerly/accounts/app/apptest"
+	"github.com/brokerly/accounts/domain"
 	"github.com/brokerly/accounts/domain/account"
+	"github.com/brokerly/accounts/domain/credential"
 	"github.com/brokerly/accounts/domain/user"
 	"github.com/brokerly/accounts/ports"
 )
@@ -40,6 +42,8 @@ const (
 	cookieB = "XJExhSwEy7z0ziwe8LeXknpAioQkAQLh.%2FxXogZdy6DBnDBXTmckAxf72lTd4DyFBwLzTdXfGHSI%3D"
 	bearerA = "tUPsAoZWuxQHuqTLyyK7jlvEkSIfdThO.w7hbRT/iX/vmLLngikyIbckvKYEqT+ki/ViMsgAlclw="
 	bearerB = "XJExhSwEy7z0ziwe8LeXknpAioQkAQLh./xXogZdy6DBnDBXTmckAxf72lTd4DyFBwLzTdXfGHSI="
+	// cookieGone is validly signed, but its session has ended.
+	cookieGone = "oWFzVFJ68XCX4FLouF24nZljUJjf4KP4.NLipG2sg5nJaTpI6ZdE2eFWIba32F0Dpdxy8Qz0UHfk%3D"
 )
 
 var (
@@ -55,45 +59,59 @@ func mustUser(s string) user.ID {
 	return id
 }
 
-// fakeVerifier maps a presented cookie or bearer value to a user, and can be told to fail.
+// fakeVerifier stands in for the signature check: it knows which presented cookie or
+// bearer values are validly signed, and hands on a session token for each; whether that
+// session is live is the store's business, as in production. It can be told to fail.
 type fakeVerifier struct {
-	mu       sync.Mutex
-	sessions map[string]user.ID
-	fail     error
-	leak     bool // fail with an error that quotes the proof, like a careless adapter
-	calls    []ports.SessionProof
+	mu     sync.Mutex
+	signed map[string]bool
+	fail   error
+	leak   bool // fail with an error that quotes the proof, like a careless adapter
+	calls  []ports.SessionProof
 }
 
 func newFakeVerifier() *fakeVerifier {
-	return &fakeVerifier{sessions: map[string]user.ID{
-		cookieA: userA, bearerA: userA,
-		cookieB: userB, bearerB: userB,
-	}}
+	return &fakeVerifier{signed: map[string]bool{cookieA: true, bearerA: true, cookieB: true, bearerB: true, cookieGone: true}}
 }
 
-func (f *fakeVerifier) Verify(_ context.Context, p ports.SessionProof) (user.ID, error) {
+// tokenOf is the session token the fake hands on for a signed proof: the part before the
+// last dot, as in Better Auth's values (cookie and bearer of one session share it).
+func tokenOf(proof string) string {
+	if i := strings.LastIndexByte(proof, '.'); i > 0 {
+		return proof[:i]
+	}
+	return proof
+}
+
+func (f *fakeVerifier) Verify(p ports.SessionProof) (user.Session, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, p)
 	if f.fail != nil {
-		return user.ID{}, f.fail
+		return user.Session{}, f.fail
 	}
 	if f.leak {
-		return user.ID{}, fmt.Errorf("select from session where token = %q (%q): %w", p.Bearer+p.Cookie, strings.Split(p.Bearer+p.Cookie, ".")[0], errDatabaseExploded)
+		return user.Session{}, fmt.Errorf("verify %q (%q): %w", p.Bearer+p.Cookie, strings.Split(p.Bearer+p.Cookie, ".")[0], errDatabaseExploded)
 	}
 	if (p.Bearer == "") == (p.Cookie == "") {
-		return user.ID{}, fmt.Errorf("exactly one proof expected: %w", ports.ErrUnauthenticated)
+		return user.Session{}, fmt.Errorf("exactly one proof expected: %w", ports.ErrUnauthenticated)
 	}
-	if uid, ok := f.sessions[p.Bearer+p.Cookie]; ok {
-		return uid, nil
+	if !f.signed[p.Bearer+p.Cookie] {
+		return user.Session{}, fmt.Errorf("bad signature: %w", ports.ErrUnauthenticated)
 	}
-	return user.ID{}, fmt.Errorf("no such session: %w", ports.ErrUnauthenticated)
+	return user.NewSession(tokenOf(p.Bearer + p.Cookie))
 }
 
 func (f *fakeVerifier) setFail(err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.fail = err
+}
+
+func (f *fakeVerifier) sign(proof string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.signed[proof] = true
 }
 
 func (f *fakeVerifier) proofs() []ports.SessionProof {
@@ -107,50 +125,64 @@ type fixedClock struct{ t time.Time }
 
 func (c fixedClock) Now() time.Time { return c.t }
 
-// errTx is a transactor whose every transaction fails with err: a broken database.
-type errTx struct{ err error }
+// brokenAccounts and brokenCredentials are repositories whose every call runs fail instead:
+// a broken, panicking or hanging database.
+type brokenAccounts struct{ fail func(context.Context) error }
 
-func (e errTx) Within(context.Context, user.ID, func(context.Context, ports.Repositories) error) error {
-	return e.err
+func (b brokenAccounts) List(ctx context.Context, _ user.Session) ([]account.Account, error) {
+	return nil, b.fail(ctx)
 }
 
-func (e errTx) Read(ctx context.Context, u user.ID, fn func(context.Context, ports.Repositories) error) error {
-	return e.Within(ctx, u, fn)
+func (b brokenAccounts) Add(ctx context.Context, _ user.Session, _ ports.OpenAccount) (account.Account, error) {
+	return account.Account{}, b.fail(ctx)
 }
 
-func (e errTx) EachCall(ctx context.Context, u user.ID, fn func(context.Context, ports.Repositories) error) error {
-	return e.Within(ctx, u, fn)
+func (b brokenAccounts) AddIfAbsent(ctx context.Context, _ user.Session, _ ports.OpenAccount) (account.Account, bool, error) {
+	return account.Account{}, false, b.fail(ctx)
 }
 
-// panicTx panics inside the use case.
-type panicTx struct{}
+type brokenCredentials struct{ fail func(context.Context) error }
 
-func (panicTx) Within(context.Context, user.ID, func(context.Context, ports.Repositories) error) error {
-	panic("boom in the repository")
+func (b brokenCredentials) List(ctx context.Context, _ user.Session, _ domain.ID) ([]credential.Credential, error) {
+	return nil, b.fail(ctx)
 }
 
-func (p panicTx) Read(ctx context.Context, u user.ID, fn func(context.Context, ports.Repositories) error) error {
-	return p.Within(ctx, u, fn)
+func (b brokenCredentials) Get(ctx context.Context, _ user.Session, _ domain.ID) (credential.Credential, error) {
+	return credential.Credential{}, b.fail(ctx)
 }
 
-func (p panicTx) EachCall(ctx context.Context, u user.ID, fn func(context.Context, ports.Repositories) error) error {
-	return p.Within(ctx, u, fn)
+func (b brokenCredentials) Add(ctx context.Context, _ user.Session, _ ports.NewCredential) (credential.Credential, error) {
+	return credential.Credential{}, b.fail(ctx)
 }
 
-// hangTx blocks until the request's context ends, like a black-holed database.
-type hangTx struct{}
+func (b brokenCredentials) Update(ctx context.Context, _ user.Session, _ domain.ID, _ func(*credential.Credential) error) (credential.Credential, error) {
+	return credential.Credential{}, b.fail(ctx)
+}
 
-func (hangTx) Within(ctx context.Context, _ user.ID, _ func(context.Context, ports.Repositories) error) error {
+func (b brokenCredentials) Delete(ctx context.Context, _ user.Session, _ domain.ID) error {
+	return b.fail(ctx)
+}
+
+// openFailing resolves the session through the real store, then fails the write.
+type openFailing struct {
+	ports.AccountRepository
+	err error
+}
+
+func (f openFailing) Add(ctx context.Context, s user.Session, _ ports.OpenAccount) (account.Account, error) {
+	return f.AccountRepository.Add(ctx, s, func(user.ID) (account.Account, error) { return account.Account{}, f.err })
+}
+
+// failing, panicking and hanging are the ways a database breaks.
+func failing(err error) func(context.Context) error {
+	return func(context.Context) error { return err }
+}
+
+func panicking(context.Context) error { panic("boom in the repository") }
+
+func hanging(ctx context.Context) error {
 	<-ctx.Done()
 	return fmt.Errorf("hang: %w", ctx.Err())
-}
-
-func (h hangTx) Read(ctx context.Context, u user.ID, fn func(context.Context, ports.Repositories) error) error {
-	return h.Within(ctx, u, fn)
-}
-
-func (h hangTx) EachCall(ctx context.Context, u user.ID, fn func(context.Context, ports.Repositories) error) error {
-	return h.Within(ctx, u, fn)
 }
 
 type env struct {
@@ -169,16 +201,28 @@ const (
 )
 
 type envOptions struct {
-	cfg   Config
-	tx    ports.Transactor
-	clock ports.Clock
-	ready Readiness
-	quiet bool
+	cfg     Config
+	broken  func(context.Context) error
+	gate    *gate
+	openErr error
+	clock   ports.Clock
+	ready   Readiness
+	quiet   bool
 }
 
 type envOption func(*envOptions)
 
-func withTx(tx ports.Transactor) envOption { return func(o *envOptions) { o.tx = tx } }
+// withOpenFailing makes account creation fail with err once the session has resolved, as a
+// write that the database refuses after its context statement did.
+func withOpenFailing(err error) envOption { return func(o *envOptions) { o.openErr = err } }
+
+// withGate holds every account write at g until g is released.
+func withGate(g *gate) envOption { return func(o *envOptions) { o.gate = g } }
+
+// withBroken replaces both repositories with ones whose every call runs fail.
+func withBroken(fail func(context.Context) error) envOption {
+	return func(o *envOptions) { o.broken = fail }
+}
 func withClock(c ports.Clock) envOption    { return func(o *envOptions) { o.clock = c } }
 func withReady(r Readiness) envOption      { return func(o *envOptions) { o.ready = r } }
 func withConfig(f func(*Config)) envOption { return func(o *envOptions) { f(&o.cfg) } }
@@ -198,7 +242,6 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 			AllowedOrigins:     []string{allowedOrigin, "https://app.brokerly.example"},
 			SessionCookieNames: []string{secureCookie, devCookie},
 		},
-		tx:    store,
 		clock: ports.SystemClock{},
 	}
 	for _, opt := range opts {
@@ -210,8 +253,23 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		log = zap.NewNop()
 	}
 	v := newFakeVerifier()
+	// The store knows the sessions of A and B; cookieGone is validly signed but signed out.
+	store.AddSession(tokenOf(cookieA), userA)
+	store.AddSession(tokenOf(cookieB), userB)
+	var accounts ports.AccountRepository = store.Accounts()
+	var credentials ports.CredentialRepository = store.Credentials()
+	if o.broken != nil {
+		accounts, credentials = brokenAccounts{o.broken}, brokenCredentials{o.broken}
+	}
+	if o.gate != nil {
+		accounts = heldAccounts{AccountRepository: accounts, gate: o.gate}
+	}
+	if o.openErr != nil {
+		accounts = openFailing{AccountRepository: accounts, err: o.openErr}
+	}
 	broker := apptest.NewBroker(map[string]string{validAPIKey: validSecret})
-	application := app.New(app.Deps{Tx: o.tx, Cipher: apptest.NewCipher("k1"), Broker: broker, Clock: o.clock})
+	application := app.New(app.Deps{Sessions: store.Sessions(), Accounts: accounts, Credentials: credentials,
+		Cipher: apptest.NewCipher("k1"), Broker: broker, Clock: o.clock})
 	srv := NewServer(o.cfg, application, v, o.ready, log)
 	return &env{t: t, srv: srv, store: store, verifier: v, logs: logs, broker: broker}
 }
@@ -228,14 +286,15 @@ func (e *env) do(req *http.Request) *http.Response {
 // accountsOf reads the store directly, as the user would see it.
 func (e *env) accountsOf(uid user.ID) []account.Account {
 	e.t.Helper()
-	var out []account.Account
-	err := e.store.Within(context.Background(), uid, func(ctx context.Context, r ports.Repositories) error {
-		var err error
-		out, err = r.Accounts.List(ctx)
-		return err
-	})
+	out, err := e.store.Accounts().List(context.Background(), e.store.SignIn(uid))
 	require.NoError(e.t, err)
 	return out
+}
+
+// addSession makes proof a validly signed session of uid.
+func (e *env) addSession(proof string, uid user.ID) {
+	e.verifier.sign(proof)
+	e.store.AddSession(tokenOf(proof), uid)
 }
 
 type reqOption func(*http.Request)
@@ -312,7 +371,9 @@ func requireProblem(t *testing.T, resp *http.Response, status int, code string) 
 var errDatabaseExploded = errors.New(`ERROR: relation "trading_accounts" does not exist (SQLSTATE 42P01) at /srv/app/adapters/postgres/accounts.go:42`)
 
 func newEnvApp() app.Application {
-	return app.New(app.Deps{Tx: memory.NewStore(), Cipher: apptest.NewCipher("k1"), Broker: apptest.NewBroker(nil), Clock: ports.SystemClock{}})
+	store := memory.NewStore()
+	return app.New(app.Deps{Sessions: store.Sessions(), Accounts: store.Accounts(), Credentials: store.Credentials(), Cipher: apptest.NewCipher("k1"),
+		Broker: apptest.NewBroker(nil), Clock: ports.SystemClock{}})
 }
 
 // serve runs the server on a loopback socket until the test ends and returns its base URL,

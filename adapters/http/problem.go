@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/brokerly/accounts/app/query"
 	"github.com/brokerly/accounts/domain"
 	"github.com/brokerly/accounts/domain/credential"
+	"github.com/brokerly/accounts/domain/user"
 	"github.com/brokerly/accounts/ports"
 )
 
@@ -186,6 +189,14 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		assignRequestID(c)
 		s.setCORSHeaders(c)
 	}
+	err = s.sessionFirst(c, err)
+	if errors.Is(err, ports.ErrUnauthenticated) && s.limiter != nil {
+		// Every 401 counts against the client, whether the signature failed at the edge or
+		// the transaction found no live session for it.
+		if limited := s.limiter.fail(c.Context().RemoteIP()); limited != nil {
+			err = limited
+		}
+	}
 	p := problemFor(err)
 	if p.Status >= 500 {
 		c.Locals(localError, err) // for the request log line, the only place it is logged
@@ -216,4 +227,33 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		s.logRequest(c)
 	}
 	return serr
+}
+
+// sessionCheckTimeout bounds sessionFirst's one round trip.
+const sessionCheckTimeout = time.Second
+
+// sessionFirst answers 401 instead of the request's own 4xx when the session it carried
+// resolves to no one: a request refused for its input (or its origin, or its route) is
+// refused for its session first, exactly as if the session had been checked before
+// anything else. Only this path pays for the check, one round trip; a request that reached
+// a repository had its session resolved there.
+func (s *Server) sessionFirst(c *fiber.Ctx, err error) error {
+	sess, ok := c.Locals(localSession).(user.Session)
+	if !ok || sess.IsZero() {
+		return err
+	}
+	if _, resolved := sess.User(); resolved {
+		return err
+	}
+	if st := problemFor(err).Status; st < 400 || st >= 500 || st == fiber.StatusUnauthorized || st == fiber.StatusTooManyRequests {
+		return err
+	}
+	// The request's own context has ended with its handler chain; the check gets a short one.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), sessionCheckTimeout)
+	defer cancel()
+	_, cerr := s.uc.Queries.CheckSession.Handle(ctx, query.CheckSession{Session: sess})
+	if errors.Is(cerr, ports.ErrUnauthenticated) {
+		return ports.ErrUnauthenticated
+	}
+	return err // live, or the store cannot say: the request's own answer stands
 }

@@ -72,7 +72,8 @@ func TestProblemFor_CollectsEveryValidationError(t *testing.T) {
 
 // An unknown error: a generic 500 for the client, the whole story in one log line.
 func TestInternalErrorIsGenericAndLoggedOnce(t *testing.T) {
-	e := newEnv(t, withTx(errTx{fmt.Errorf("create account: %w", errDatabaseExploded)}))
+	// The store resolves the session, then the write fails.
+	e := newEnv(t, withOpenFailing(fmt.Errorf("create account: %w", errDatabaseExploded)))
 	resp := e.do(newRequest(http.MethodPost, "/api/accounts", `{"account_name":"x"}`, asBrowserA(), withHeader("X-Request-Id", "req-500")))
 	body := readBody(t, resp)
 	require.Equal(t, http.StatusInternalServerError, resp.StatusCode)
@@ -91,7 +92,7 @@ func TestInternalErrorIsGenericAndLoggedOnce(t *testing.T) {
 }
 
 func TestPanicIs500AndTheServerKeepsServing(t *testing.T) {
-	e := newEnv(t, withTx(panicTx{}))
+	e := newEnv(t, withBroken(panicking))
 	resp := e.do(newRequest(http.MethodGet, "/api/accounts", "", withBearer(bearerA)))
 	p := requireProblem(t, resp, http.StatusInternalServerError, "internal")
 	assert.NotContains(t, p.Detail, "boom")
@@ -99,13 +100,13 @@ func TestPanicIs500AndTheServerKeepsServing(t *testing.T) {
 	entries := e.logs.FilterFieldKey("stack").All()
 	require.Len(t, entries, 1)
 	assert.Contains(t, entries[0].ContextMap()["error"], "boom in the repository")
-	assert.Contains(t, entries[0].ContextMap()["stack"], "panicTx")
+	assert.Contains(t, entries[0].ContextMap()["stack"], "panicking")
 
 	require.Equal(t, http.StatusOK, e.do(newRequest(http.MethodGet, "/healthz", "")).StatusCode)
 }
 
 func TestDatabaseUnavailableIs503WithRetryAfter(t *testing.T) {
-	e := newEnv(t, withTx(errTx{fmt.Errorf("dial tcp 10.0.0.5:5432: %w", ports.ErrUnavailable)}))
+	e := newEnv(t, withBroken(failing(fmt.Errorf("dial tcp 10.0.0.5:5432: %w", ports.ErrUnavailable))))
 	for _, req := range []*http.Request{
 		newRequest(http.MethodGet, "/api/accounts", "", withBearer(bearerA)),
 		newRequest(http.MethodPost, "/api/accounts", `{"account_name":"x"}`, asBrowserA()),
@@ -119,7 +120,7 @@ func TestDatabaseUnavailableIs503WithRetryAfter(t *testing.T) {
 }
 
 func TestDatabaseTimeoutIs504(t *testing.T) {
-	e := newEnv(t, withTx(errTx{fmt.Errorf("acquire connection: %w", ports.ErrTimeout)}))
+	e := newEnv(t, withBroken(failing(fmt.Errorf("acquire connection: %w", ports.ErrTimeout))))
 	resp := e.do(newRequest(http.MethodGet, "/api/accounts", "", withBearer(bearerA)))
 	requireProblem(t, resp, http.StatusGatewayTimeout, "unavailable")
 	assert.Equal(t, "1", resp.Header.Get("Retry-After"))
@@ -127,14 +128,14 @@ func TestDatabaseTimeoutIs504(t *testing.T) {
 
 // The per-request deadline reaches the use case: a hanging database becomes a 504 in time.
 func TestRequestDeadlineEndsAHangingUseCase(t *testing.T) {
-	e := newEnv(t, withTx(hangTx{}), withRequestTimeout(100*time.Millisecond))
+	e := newEnv(t, withBroken(hanging), withRequestTimeout(100*time.Millisecond))
 	start := time.Now()
 	resp := e.do(newRequest(http.MethodPost, "/api/accounts/get-or-create", "", withBearer(bearerA)))
 	requireProblem(t, resp, http.StatusGatewayTimeout, "unavailable")
 	assert.Less(t, time.Since(start), 2*time.Second)
 }
 
-// Reliability test 29: oversized bodies are refused from the Content-Length alone, before
+// Test 29: oversized bodies are refused from the Content-Length alone, before
 // the body is read, so memory stays flat.
 func TestOversizedBodiesAre413(t *testing.T) {
 	e := newEnv(t)

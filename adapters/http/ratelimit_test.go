@@ -36,7 +36,7 @@ func getAccounts(t *testing.T, c *http.Client, base string, opts ...reqOption) *
 	return resp
 }
 
-// Reliability test 32 at the Fiber level: failed authentication is limited per socket
+// Test 32 at the Fiber level: failed authentication is limited per socket
 // peer; X-Forwarded-For neither moves a client to another bucket nor shows up in the log;
 // an authenticated request is never limited.
 func TestRel32_FailedAuthIsLimitedPerSocketPeer(t *testing.T) {
@@ -94,15 +94,27 @@ func TestAuthFailureLimit_DefaultsAndValidation(t *testing.T) {
 
 // An infrastructure failure is not the client's failure: it costs no token.
 func TestAuthFailureLimit_CountsOnly401s(t *testing.T) {
-	e := newEnv(t, withoutLogs(), withConfig(func(c *Config) { c.AuthFailureBurst = 1 }))
+	e := newEnv(t, withoutLogs(), withConfig(func(c *Config) { c.AuthFailureBurst = 1 }),
+		withBroken(failing(fmt.Errorf("resolve session: %w", context.DeadlineExceeded))))
 	e.srv.limiter.now = (&fakeClock{t: time.Now()}).now
-	e.verifier.setFail(fmt.Errorf("lookup: %w", context.DeadlineExceeded))
 	for range 5 {
 		require.Equal(t, http.StatusGatewayTimeout, e.do(newRequest(http.MethodGet, "/api/accounts", "", withCookie(secureCookie, cookieA))).StatusCode)
 	}
-	e.verifier.setFail(nil)
 	require.Equal(t, http.StatusUnauthorized, e.do(newRequest(http.MethodGet, "/api/accounts", "", withCookie(secureCookie, "x"))).StatusCode)
 	require.Equal(t, http.StatusTooManyRequests, e.do(newRequest(http.MethodGet, "/api/accounts", "", withCookie(secureCookie, "x"))).StatusCode)
+}
+
+// A validly signed session that the transaction finds ended is a failed authentication
+// too: it is charged like a bad signature.
+func TestAuthFailureLimit_CountsSessionsTheDatabaseRefuses(t *testing.T) {
+	e := newEnv(t, withoutLogs(), withConfig(func(c *Config) { c.AuthFailureBurst = 2 }))
+	e.srv.limiter.now = (&fakeClock{t: time.Now()}).now
+	for range 2 {
+		require.Equal(t, http.StatusUnauthorized, e.do(newRequest(http.MethodGet, "/api/accounts", "", withCookie(secureCookie, cookieGone))).StatusCode)
+	}
+	requireProblem(t, e.do(newRequest(http.MethodGet, "/api/accounts", "", withCookie(secureCookie, cookieGone))), http.StatusTooManyRequests, "rate_limited")
+	require.Equal(t, http.StatusOK, e.do(newRequest(http.MethodGet, "/api/accounts", "", withCookie(secureCookie, cookieA))).StatusCode,
+		"an authenticated request is never limited")
 }
 
 type fakeClock struct{ t time.Time }

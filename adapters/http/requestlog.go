@@ -10,7 +10,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"go.uber.org/zap"
 
-	"github.com/brokerly/accounts/domain/user"
 	"github.com/brokerly/accounts/ports"
 )
 
@@ -20,7 +19,7 @@ type localKey int
 
 const (
 	localRequestID localKey = iota
-	localUser
+	localSession
 	localViaCookie
 	localError
 	localPanicStack
@@ -91,7 +90,8 @@ func (s *Server) logRequest(c *fiber.Ctx) {
 		zap.Duration("latency", time.Since(c.Context().Time())),
 		zap.String("remote_ip", c.Context().RemoteIP().String()), // the socket peer, never X-Forwarded-For
 	)
-	if uid, ok := c.Locals(localUser).(user.ID); ok {
+	// The user the request's transaction resolved the session to, if it got that far.
+	if uid, ok := sessionOf(c).User(); ok {
 		fields = append(fields, zap.String("user_id", uid.String()))
 	}
 	if err, ok := c.Locals(localError).(error); ok {

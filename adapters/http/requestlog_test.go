@@ -102,10 +102,10 @@ func TestRequestLog_NeverLogsSecrets(t *testing.T) {
 	}
 }
 
-// Reliability test 27 at the edge: a secret that does not open is a generic 500 for the
+// Test 27 at the edge: a secret that does not open is a generic 500 for the
 // client and a security event in the log.
 func TestRequestLog_UndecryptableSecretIsASecurityEvent(t *testing.T) {
-	e := newEnv(t, withTx(errTx{fmt.Errorf("open api key of credential 42: %w", ports.ErrUndecryptable)}))
+	e := newEnv(t, withBroken(failing(fmt.Errorf("open api key of credential 42: %w", ports.ErrUndecryptable))))
 	p := requireProblem(t, e.do(newRequest(http.MethodGet, "/api/accounts", "", withCookie(secureCookie, cookieA))),
 		http.StatusInternalServerError, "internal")
 	assert.NotContains(t, p.Detail, "decrypt")
@@ -113,7 +113,19 @@ func TestRequestLog_UndecryptableSecretIsASecurityEvent(t *testing.T) {
 	assert.Equal(t, "undecryptable_secret", f["security_event"])
 	assert.Contains(t, f["error"], "credential 42")
 
-	e = newEnv(t, withTx(errTx{errDatabaseExploded}))
+	e = newEnv(t, withBroken(failing(errDatabaseExploded)))
 	e.do(newRequest(http.MethodGet, "/api/accounts", "", withCookie(secureCookie, cookieA)))
 	assert.NotContains(t, e.logs.All()[0].ContextMap(), "security_event")
+}
+
+// The log line names the user the request's transaction resolved the session to, and no
+// user when it resolved to no one.
+func TestRequestLog_NamesTheResolvedUser(t *testing.T) {
+	e := newEnv(t)
+	require.Equal(t, http.StatusOK, e.do(newRequest(http.MethodGet, "/api/accounts", "", withBearer(bearerB))).StatusCode)
+	require.Equal(t, http.StatusUnauthorized, e.do(newRequest(http.MethodGet, "/api/accounts", "", withCookie(secureCookie, cookieGone))).StatusCode)
+	lines := e.logs.FilterMessage("request").All()
+	require.Len(t, lines, 2)
+	assert.Equal(t, userB.String(), lines[0].ContextMap()["user_id"])
+	assert.NotContains(t, lines[1].ContextMap(), "user_id")
 }

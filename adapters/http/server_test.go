@@ -12,8 +12,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/brokerly/accounts/domain/user"
 )
 
 func TestBeginDrain_ReadinessFailsButRequestsAreServed(t *testing.T) {
@@ -30,10 +28,12 @@ func TestSecurityHeaders(t *testing.T) {
 	assert.Empty(t, resp.Header.Get("Server"), "no product banner")
 }
 
-func TestVerifierReturningNoUserIs401(t *testing.T) {
+// A session the store resolves to no one (a signed value whose session never existed) is the
+// same 401: a signature alone never grants anything.
+func TestSignedSessionTheStoreDoesNotKnowIs401(t *testing.T) {
 	e := newEnv(t)
-	e.verifier.sessions["zero"] = user.ID{}
-	requireProblem(t, e.do(newRequest(http.MethodGet, "/api/accounts", "", withBearer("zero"))), http.StatusUnauthorized, "unauthenticated")
+	e.verifier.sign("never-issued.sig")
+	requireProblem(t, e.do(newRequest(http.MethodGet, "/api/accounts", "", withBearer("never-issued.sig"))), http.StatusUnauthorized, "unauthenticated")
 }
 
 // Better Auth's cookie cache (session_data, chunked near 4 KiB each) travels in the same
@@ -60,7 +60,7 @@ func TestHugeHeadersAre431(t *testing.T) {
 	assert.Empty(t, e.verifier.proofs())
 }
 
-// Reliability test 32: X-Forwarded-For from an untrusted peer changes nothing.
+// Test 32: X-Forwarded-For from an untrusted peer changes nothing.
 func TestForwardedForIsNotTrusted(t *testing.T) {
 	e := newEnv(t)
 	base := e.serve()

@@ -8,56 +8,87 @@ import (
 
 	"github.com/brokerly/accounts/domain"
 	"github.com/brokerly/accounts/domain/account"
+	"github.com/brokerly/accounts/domain/user"
 	"github.com/brokerly/accounts/ports"
 )
 
-type accountRepo struct{ s *snapshot }
+type accountRepo struct{ s *Store }
 
 var _ ports.AccountRepository = accountRepo{}
 
-func (r accountRepo) List(context.Context) ([]account.Account, error) {
-	var out []account.Account
-	for _, a := range r.s.accounts {
-		if r.s.visible(a.Owner()) {
-			out = append(out, a)
+func (r accountRepo) List(ctx context.Context, sess user.Session) ([]account.Account, error) {
+	out := []account.Account{}
+	err := r.s.transact(ctx, sess, func(t *txn) error {
+		for _, a := range t.accounts {
+			if t.visible(a.Owner()) {
+				out = append(out, a)
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	slices.SortFunc(out, newestFirst)
 	return out, nil
 }
 
-func (r accountRepo) Get(_ context.Context, id domain.ID) (account.Account, error) {
-	a, ok := r.s.accounts[id]
-	if !ok || !r.s.visible(a.Owner()) {
-		return account.Account{}, fmt.Errorf("account %s: %w", id, domain.ErrNotFound)
-	}
-	return a, nil
+func (r accountRepo) Add(ctx context.Context, sess user.Session, open ports.OpenAccount) (account.Account, error) {
+	var added account.Account
+	err := r.s.transact(ctx, sess, func(t *txn) error {
+		a, err := open(t.actor)
+		if err != nil {
+			return err
+		}
+		if err := t.addAccount(a); err != nil {
+			return err
+		}
+		added = a
+		return nil
+	})
+	return added, err
 }
 
-func (r accountRepo) Add(_ context.Context, a account.Account) error {
-	if !r.s.visible(a.Owner()) {
+func (r accountRepo) AddIfAbsent(ctx context.Context, sess user.Session, open ports.OpenAccount) (account.Account, bool, error) {
+	var stored account.Account
+	var created bool
+	err := r.s.transact(ctx, sess, func(t *txn) error {
+		if existing, ok := t.ownAccount(); ok {
+			stored = existing
+			return nil
+		}
+		a, err := open(t.actor)
+		if err != nil {
+			return err
+		}
+		if err := t.addAccount(a); err != nil {
+			return err
+		}
+		stored, created = a, true
+		return nil
+	})
+	return stored, created, err
+}
+
+// addAccount is the schema's rules: the owner is the actor (RLS) and has no account yet
+// (unique user_id).
+func (t *txn) addAccount(a account.Account) error {
+	if !t.visible(a.Owner()) {
 		return fmt.Errorf("memory: account for another user: %w", domain.ErrNotFound)
 	}
-	if _, ok := r.ownAccount(); ok {
+	if _, ok := t.ownAccount(); ok {
 		return fmt.Errorf("account: %w", domain.ErrAlreadyExists)
 	}
-	r.s.accounts[a.ID()] = a
+	if _, taken := t.accounts[a.ID()]; taken {
+		return fmt.Errorf("account %s: %w", a.ID(), domain.ErrAlreadyExists)
+	}
+	t.accounts[a.ID()] = a
 	return nil
 }
 
-func (r accountRepo) AddIfAbsent(ctx context.Context, a account.Account) (account.Account, bool, error) {
-	if existing, ok := r.ownAccount(); ok {
-		return existing, false, nil
-	}
-	if err := r.Add(ctx, a); err != nil {
-		return account.Account{}, false, err
-	}
-	return a, true, nil
-}
-
-func (r accountRepo) ownAccount() (account.Account, bool) {
-	for _, a := range r.s.accounts {
-		if a.Owner() == r.s.actor {
+func (t *txn) ownAccount() (account.Account, bool) {
+	for _, a := range t.accounts {
+		if a.Owner() == t.actor {
 			return a, true
 		}
 	}

@@ -14,22 +14,19 @@ import (
 	"github.com/brokerly/accounts/ports"
 )
 
-// The account queries. Row-level security already limits them to the actor's rows; each
-// filters on user_id as well, so that a policy mistake alone cannot expose anything (and
-// the planner gets the index condition spelled out). They are constant texts with bind
-// parameters, so pgx prepares each once per connection.
+// The account queries. Row-level security already limits them to the session's user; each
+// filters on that user as well (currentUserSQL), so that a policy mistake alone cannot
+// expose anything. They are constant texts, so pgx prepares each once per connection.
 const (
 	accountColumns = `id, user_id, account_name, is_active, created_at, updated_at`
 
+	// One account per user: at most one row, so "newest first" needs no sort.
 	listAccountsSQL = `SELECT ` + accountColumns + ` FROM user_accounts
-		WHERE user_id = $1 ORDER BY created_at DESC, id DESC`
-	getAccountSQL = `SELECT ` + accountColumns + ` FROM user_accounts
-		WHERE id = $1 AND user_id = $2`
+		WHERE user_id = ` + currentUserSQL
 	insertAccountSQL = `INSERT INTO user_accounts (` + accountColumns + `)
 		VALUES ($1, $2, $3, $4, $5, $6)`
 	insertAccountIfAbsentSQL = insertAccountSQL + `
 		ON CONFLICT (user_id) DO NOTHING RETURNING ` + accountColumns
-	accountOfUserSQL = `SELECT ` + accountColumns + ` FROM user_accounts WHERE user_id = $1`
 )
 
 // accountRow is the user_accounts row; it never leaves this package.
@@ -77,73 +74,100 @@ func readAccounts(out *[]account.Account) func(pgx.Rows) error {
 	}
 }
 
-// accountRepo is bound to one transaction and its actor.
-type accountRepo struct {
-	tx    *pgTx
-	actor user.ID
-}
+// AccountRepo implements ports.AccountRepository. Each method is one transaction of its
+// own, the session resolved in its first statement.
+type AccountRepo struct{ db *DB }
 
-var _ ports.AccountRepository = (*accountRepo)(nil)
+var _ ports.AccountRepository = (*AccountRepo)(nil)
 
-func (r *accountRepo) List(ctx context.Context) ([]account.Account, error) {
+func NewAccountRepo(db *DB) *AccountRepo { return &AccountRepo{db: db} }
+
+// List is one round trip.
+func (r *AccountRepo) List(ctx context.Context, s user.Session) ([]account.Account, error) {
 	out := []account.Account{}
-	if err := r.tx.run(ctx, &statement{sql: listAccountsSQL, args: []any{r.actor.String()}, read: readAccounts(&out)}); err != nil {
-		return nil, translate("list accounts", err)
+	err := r.db.transact(ctx, asUser(s), eachRun, func(ctx context.Context, tx *txn) error {
+		return tx.run(ctx, "list accounts", &statement{sql: listAccountsSQL, read: readAccounts(&out)})
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
-func (r *accountRepo) Get(ctx context.Context, id domain.ID) (account.Account, error) {
-	var found []account.Account
-	st := &statement{sql: getAccountSQL, args: []any{pgtype.UUID{Bytes: id, Valid: true}, r.actor.String()}, read: readAccounts(&found)}
-	if err := r.tx.run(ctx, st); err != nil {
-		return account.Account{}, translate("get account", err)
-	}
-	if len(found) == 0 {
-		return account.Account{}, fmt.Errorf("account %s: %w", id, domain.ErrNotFound)
-	}
-	return found[0], nil
+// Add needs the owner before it can build the account: one round trip resolves the
+// session, the next inserts (and resolves it again). The unique user_id decides a race:
+// the loser's 23505 is domain.ErrAlreadyExists.
+func (r *AccountRepo) Add(ctx context.Context, s user.Session, open ports.OpenAccount) (account.Account, error) {
+	var added account.Account
+	err := r.db.transact(ctx, asUser(s), eachRun, func(ctx context.Context, tx *txn) error {
+		if err := tx.run(ctx, "resolve session"); err != nil {
+			return err
+		}
+		a, err := open(tx.owner)
+		if err != nil {
+			return err
+		}
+		if err := ownedBy(a, tx.owner); err != nil {
+			return err
+		}
+		if err := tx.run(ctx, "add account", &statement{sql: insertAccountSQL, args: accountArgs(a)}); err != nil {
+			return err
+		}
+		added = a
+		return nil
+	})
+	return added, err
 }
 
-func (r *accountRepo) Add(ctx context.Context, a account.Account) error {
-	if err := r.ownedByActor(a); err != nil {
-		return err
-	}
-	if err := r.tx.run(ctx, &statement{sql: insertAccountSQL, args: accountArgs(a)}); err != nil {
-		return translate("add account", err)
-	}
-	return nil
+// AddIfAbsent reads first: for a user who has an account (every call but the first) that
+// is the whole of it, one round trip. Otherwise it never checks and then inserts: the
+// insert itself decides, so concurrent calls agree. When another transaction won, ON
+// CONFLICT waits for it and inserts nothing, and the SELECT that follows (a new snapshot
+// under READ COMMITTED) sees the winner's row; both go out in one round trip.
+func (r *AccountRepo) AddIfAbsent(ctx context.Context, s user.Session, open ports.OpenAccount) (account.Account, bool, error) {
+	var stored account.Account
+	var created bool
+	err := r.db.transact(ctx, asUser(s), eachRun, func(ctx context.Context, tx *txn) error {
+		var existing []account.Account
+		if err := tx.run(ctx, "get account", &statement{sql: listAccountsSQL, read: readAccounts(&existing)}); err != nil {
+			return err
+		}
+		if len(existing) > 0 {
+			stored = existing[0]
+			return nil
+		}
+		a, err := open(tx.owner)
+		if err != nil {
+			return err
+		}
+		if err := ownedBy(a, tx.owner); err != nil {
+			return err
+		}
+		var inserted []account.Account
+		err = tx.run(ctx, "add account if absent",
+			&statement{sql: insertAccountIfAbsentSQL, args: accountArgs(a), read: readAccounts(&inserted)},
+			&statement{sql: listAccountsSQL, read: readAccounts(&existing)},
+		)
+		switch {
+		case err != nil:
+			return err
+		case len(inserted) == 1:
+			stored, created = inserted[0], true
+		case len(existing) == 0:
+			// The conflicting row exists but is not visible: it cannot be the user's.
+			return fmt.Errorf("postgres: add account if absent: %w", domain.ErrNotFound)
+		default:
+			stored = existing[0]
+		}
+		return nil
+	})
+	return stored, created, err
 }
 
-// AddIfAbsent never checks and then inserts: the insert itself decides, so concurrent calls
-// agree. When another transaction won, ON CONFLICT waits for it and inserts nothing, and the
-// SELECT that follows (a new snapshot under READ COMMITTED) sees the winner's row. Both go
-// out in one round trip.
-func (r *accountRepo) AddIfAbsent(ctx context.Context, a account.Account) (account.Account, bool, error) {
-	if err := r.ownedByActor(a); err != nil {
-		return account.Account{}, false, err
-	}
-	var inserted, existing []account.Account
-	err := r.tx.run(ctx,
-		&statement{sql: insertAccountIfAbsentSQL, args: accountArgs(a), read: readAccounts(&inserted)},
-		&statement{sql: accountOfUserSQL, args: []any{r.actor.String()}, read: readAccounts(&existing)},
-	)
-	switch {
-	case err != nil:
-		return account.Account{}, false, translate("add account if absent", err)
-	case len(inserted) == 1:
-		return inserted[0], true, nil
-	case len(existing) == 0:
-		// The conflicting row exists but is not visible: it cannot be the actor's.
-		return account.Account{}, false, fmt.Errorf("postgres: add account if absent: %w", domain.ErrNotFound)
-	}
-	return existing[0], false, nil
-}
-
-// ownedByActor refuses to write another user's account before the database has to. It is
-// the same answer RLS would give (42501, mapped to ErrNotFound).
-func (r *accountRepo) ownedByActor(a account.Account) error {
-	if r.actor.IsZero() || a.Owner() != r.actor {
+// ownedBy refuses to write another user's account before the database has to. It is the
+// same answer row-level security would give (42501, mapped to ErrNotFound).
+func ownedBy(a account.Account, owner user.ID) error {
+	if owner.IsZero() || a.Owner() != owner {
 		return fmt.Errorf("postgres: account for another user: %w", domain.ErrNotFound)
 	}
 	return nil

@@ -10,58 +10,44 @@ import (
 	"github.com/brokerly/accounts/adapters/postgres"
 	"github.com/brokerly/accounts/adapters/postgres/pgtest"
 	"github.com/brokerly/accounts/domain/user"
-	"github.com/brokerly/accounts/ports"
 	"github.com/brokerly/accounts/ports/portstest"
 )
 
-func TestAccountRepositoryContract(t *testing.T) {
-	portstest.RunAccountRepositoryContract(t, func(t *testing.T) (ports.Transactor, func(*testing.T, user.ID)) {
-		db, _ := pgtest.NewDB(t)
-		return postgres.NewTransactor(db), func(t *testing.T, u user.ID) { pgtest.InsertUser(t, db, u) }
-	})
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// fixture is a fresh clone of the migrated template; signing in writes Better Auth's user
+// and session rows, as Better Auth does.
+func fixture(t *testing.T) portstest.Store {
+	t.Parallel()
+	db, _ := pgtest.NewDB(t)
+	return portstest.Store{
+		Sessions:    postgres.NewSessionRepo(db),
+		Accounts:    postgres.NewAccountRepo(db),
+		Credentials: postgres.NewCredentialRepo(db),
+		Rotation:    postgres.NewRotationStore(db),
+		SignIn:      func(t *testing.T) (user.ID, user.Session) { return pgtest.SignIn(t, db) },
+		EndSession:  func(t *testing.T, s user.Session) { pgtest.EndSession(t, db, s) },
+	}
 }
 
-// One account per user makes the ordering unobservable through the port, so this test
-// lifts the uniqueness in its own throwaway database to check the query itself.
-func TestAccountsListNewestFirst(t *testing.T) {
+func TestAccountRepositoryContract(t *testing.T) { portstest.RunAccountRepositoryContract(t, fixture) }
+func TestCredentialRepositoryContract(t *testing.T) {
+	portstest.RunCredentialRepositoryContract(t, fixture)
+}
+func TestRotationStoreContract(t *testing.T) { portstest.RunRotationStoreContract(t, fixture) }
+
+// The account list has no ORDER BY: "newest first" holds because a user has at most one
+// account. This fails if that uniqueness ever goes, and with it the reason the sort could.
+func TestAccountsListNeedsNoSortBecauseUserIDIsUnique(t *testing.T) {
+	t.Parallel()
 	db, _ := pgtest.NewDB(t)
-	ctx := testContext(t)
-	alice := pgtest.CreateUser(t, db)
-	_, err := db.ExecContext(ctx, `ALTER TABLE user_accounts DROP CONSTRAINT user_accounts_user_id_key`)
+	var unique bool
+	err := db.Bun().NewRaw(`SELECT EXISTS (
+			SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+			WHERE i.indrelid = 'user_accounts'::regclass AND i.indisunique AND i.indnatts = 1 AND a.attname = 'user_id')`).
+		Scan(testContext(t), &unique)
 	require.NoError(t, err)
-
-	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	// Inserted out of order; two share a timestamp, so the id breaks the tie.
-	rows := []struct {
-		id      string
-		created time.Time
-	}{
-		{"00000000-0000-7000-8000-000000000001", t0},
-		{"00000000-0000-7000-8000-000000000003", t0.Add(time.Hour)},
-		{"00000000-0000-7000-8000-000000000002", t0.Add(time.Hour)},
-		{"00000000-0000-7000-8000-000000000004", t0.Add(-time.Hour)},
-	}
-	for _, r := range rows {
-		_, err := db.NewRaw(`INSERT INTO user_accounts (id, user_id, account_name, created_at, updated_at) VALUES (?, ?, 'x', ?, ?)`,
-			r.id, alice.String(), r.created, r.created).Exec(ctx)
-		require.NoError(t, err)
-	}
-
-	var got []string
-	err = postgres.NewTransactor(db).Within(ctx, alice, func(ctx context.Context, r ports.Repositories) error {
-		accounts, err := r.Accounts.List(ctx)
-		for _, a := range accounts {
-			got = append(got, a.ID().String())
-		}
-		return err
-	})
-	require.NoError(t, err)
-	require.Equal(t, []string{
-		"00000000-0000-7000-8000-000000000003",
-		"00000000-0000-7000-8000-000000000002",
-		"00000000-0000-7000-8000-000000000001",
-		"00000000-0000-7000-8000-000000000004",
-	}, got)
+	require.True(t, unique, "user_accounts.user_id must stay unique, or the account list needs its ORDER BY back")
 }
 
 func testContext(t *testing.T) context.Context {

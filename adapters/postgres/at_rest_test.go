@@ -1,6 +1,6 @@
 package postgres_test
 
-// Credentials at rest (reliability tests 12, 26, 27), with the real cipher: what reaches the
+// Credentials at rest (tests 12, 26, 27 of docs/reliability.md), with the real cipher: what reaches the
 // table is ciphertext bound to its row, owner and column, and nothing a superuser can read
 // there contains the secret in any common encoding.
 
@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
-	"github.com/uptrace/bun"
 
 	"github.com/brokerly/accounts/adapters/aesgcm"
 	"github.com/brokerly/accounts/adapters/postgres"
@@ -55,73 +55,85 @@ func canaryNeedles() []string {
 }
 
 func TestRel12_CredentialsAtRestHoldNoPlaintext(t *testing.T) {
+	t.Parallel()
 	db, _ := pgtest.NewDB(t)
-	ctx := testContext(t)
 	cipher := newTestCipher(t)
-	alice, bob := pgtest.CreateUser(t, db), pgtest.CreateUser(t, db)
+	_, alice := pgtest.SignIn(t, db)
+	_, bob := pgtest.SignIn(t, db)
 	// The same secrets stored twice for Alice and once for Bob.
-	first := storeSealedCanary(t, db, cipher, addAccount(t, db, alice))
-	second := storeSealedCanary(t, db, cipher, existingAccount(t, db, alice))
-	storeSealedCanary(t, db, cipher, addAccount(t, db, bob))
+	first := storeSealedCanary(t, db, cipher, alice, addAccount(t, db, alice))
+	second := storeSealedCanary(t, db, cipher, alice, existingAccount(t, db, alice))
+	storeSealedCanary(t, db, cipher, bob, addAccount(t, db, bob))
 
 	for _, needle := range canaryNeedles() {
-		var n int
-		require.NoError(t, db.DB.QueryRowContext(ctx, leakSQL, needle).Scan(&n))
-		require.Zero(t, n, "no stored column contains %q", needle)
+		require.Zero(t, superuserCount(t, db, leakSQL, needle), "no stored column contains %q", needle)
 	}
 
-	// Reliability test 26: same secret, different nonces and ciphertexts, key id set.
+	// Test 26: same secret, different nonces and ciphertexts, key id set.
 	var distinctAPI, distinctSecret, total int
 	var keyIDs string
-	require.NoError(t, db.DB.QueryRowContext(ctx, `SELECT count(DISTINCT api_key_ciphertext), count(DISTINCT secret_key_ciphertext),
-		count(*), string_agg(DISTINCT api_key_key_id || '/' || secret_key_key_id, ',') FROM user_credentials`).
-		Scan(&distinctAPI, &distinctSecret, &total, &keyIDs))
+	superuser(t, db, `SELECT count(DISTINCT api_key_ciphertext), count(DISTINCT secret_key_ciphertext),
+		count(*), string_agg(DISTINCT api_key_key_id || '/' || secret_key_key_id, ',') FROM user_credentials`, nil,
+		&distinctAPI, &distinctSecret, &total, &keyIDs)
 	require.Equal(t, 3, total)
 	require.Equal(t, 3, distinctAPI)
 	require.Equal(t, 3, distinctSecret)
 	require.Equal(t, "k1/k1", keyIDs)
 	for _, c := range []credential.Credential{first, second} {
-		got := readCredential(t, db, c)
+		got := readCredential(t, db, alice, c)
 		require.Equal(t, canaryAPIKey, openField(t, cipher, got, credential.FieldAPIKey))
 		require.Equal(t, canarySecret, openField(t, cipher, got, credential.FieldSecretKey))
 	}
 
 	// The control: the check finds a canary stored in the clear, so its zeros above mean
 	// something.
-	tx, err := db.DB.BeginTx(ctx, nil)
-	require.NoError(t, err)
-	defer func() { _ = tx.Rollback() }()
-	_, err = tx.ExecContext(ctx, `UPDATE user_credentials SET api_key_ciphertext = convert_to($1, 'UTF8') WHERE id = $2`,
-		canaryAPIKey, first.ID().String())
-	require.NoError(t, err)
-	_, err = tx.ExecContext(ctx, `UPDATE user_credentials SET secret_key_ciphertext = convert_to($1, 'UTF8') WHERE id = $2`,
-		base64.StdEncoding.EncodeToString([]byte(canarySecret)), second.ID().String())
-	require.NoError(t, err)
-	for _, needle := range []string{canaryMarker, hex.EncodeToString([]byte(canaryMarker))} {
-		n, err := count(ctx, tx, leakSQL, needle)
+	inRolledBackTx(t, db, func(ctx context.Context, q *pgx.Conn) {
+		_, err := q.Exec(ctx, `UPDATE user_credentials SET api_key_ciphertext = convert_to($1, 'UTF8') WHERE id = $2`,
+			canaryAPIKey, first.ID().String())
 		require.NoError(t, err)
-		require.Equal(t, 1, n, "a plaintext value is found as %q", needle)
-	}
-	found := 0
-	for _, needle := range canaryNeedles()[4:] {
-		n, err := count(ctx, tx, leakSQL, needle)
+		_, err = q.Exec(ctx, `UPDATE user_credentials SET secret_key_ciphertext = convert_to($1, 'UTF8') WHERE id = $2`,
+			base64.StdEncoding.EncodeToString([]byte(canarySecret)), second.ID().String())
 		require.NoError(t, err)
-		found += n
-	}
-	require.Positive(t, found, "a base64 plaintext value is found")
+		for _, needle := range []string{canaryMarker, hex.EncodeToString([]byte(canaryMarker))} {
+			n, err := count(ctx, q, leakSQL, needle)
+			require.NoError(t, err)
+			require.Equal(t, 1, n, "a plaintext value is found as %q", needle)
+		}
+		found := 0
+		for _, needle := range canaryNeedles()[4:] {
+			n, err := count(ctx, q, leakSQL, needle)
+			require.NoError(t, err)
+			found += n
+		}
+		require.Positive(t, found, "a base64 plaintext value is found")
+	})
 }
 
-// Reliability test 27: sealed values moved by someone with direct table access (between
+// inRolledBackTx runs fn in a superuser transaction that is always rolled back.
+func inRolledBackTx(t *testing.T, db *postgres.DB, fn func(ctx context.Context, q *pgx.Conn)) {
+	t.Helper()
+	require.NoError(t, db.Raw(testContext(t), func(ctx context.Context, q *pgx.Conn) error {
+		if _, err := q.Exec(ctx, "BEGIN"); err != nil {
+			return err
+		}
+		defer func() { _, _ = q.Exec(context.Background(), "ROLLBACK") }()
+		fn(ctx, q)
+		return nil
+	}))
+}
+
+// Test 27: sealed values moved by someone with direct table access (between
 // users, between a user's rows, between the two columns), or altered by one byte, never
 // open; the read fails closed with ErrUndecryptable.
 func TestRel27_MovedOrTamperedAtRestFailClosed(t *testing.T) {
+	t.Parallel()
 	db, _ := pgtest.NewDB(t)
-	ctx := testContext(t)
 	cipher := newTestCipher(t)
-	alice, bob := pgtest.CreateUser(t, db), pgtest.CreateUser(t, db)
-	a1 := storeSealedCanary(t, db, cipher, addAccount(t, db, alice))
-	a2 := storeSealedCanary(t, db, cipher, existingAccount(t, db, alice))
-	b1 := storeSealedCanary(t, db, cipher, addAccount(t, db, bob))
+	_, alice := pgtest.SignIn(t, db)
+	_, bob := pgtest.SignIn(t, db)
+	a1 := storeSealedCanary(t, db, cipher, alice, addAccount(t, db, alice))
+	a2 := storeSealedCanary(t, db, cipher, alice, existingAccount(t, db, alice))
+	b1 := storeSealedCanary(t, db, cipher, bob, addAccount(t, db, bob))
 
 	for name, tc := range map[string]struct {
 		sql    string
@@ -138,23 +150,21 @@ func TestRel27_MovedOrTamperedAtRestFailClosed(t *testing.T) {
 			set_byte(api_key_ciphertext, 20, get_byte(api_key_ciphertext, 20) # 1) WHERE id = $1 AND $2::uuid IS NOT NULL`, a1, credential.FieldAPIKey},
 	} {
 		t.Run(name, func(t *testing.T) {
-			tx, err := db.DB.BeginTx(ctx, nil)
-			require.NoError(t, err)
-			defer func() { _ = tx.Rollback() }()
-			_, err = tx.ExecContext(ctx, tc.sql, tc.victim.ID().String(), a1.ID().String())
-			require.NoError(t, err)
-
-			var row struct {
-				keyID string
-				ct    []byte
-			}
-			column := string(tc.field)
-			require.NoError(t, tx.QueryRowContext(ctx, `SELECT `+column+`_key_id, `+column+`_ciphertext FROM user_credentials WHERE id = $1`,
-				tc.victim.ID().String()).Scan(&row.keyID, &row.ct))
-			_, err = cipher.Open(credential.Sealed{KeyID: row.keyID, Ciphertext: row.ct},
-				ports.Binding{CredentialID: tc.victim.ID(), Owner: tc.victim.Owner(), Field: tc.field})
-			require.ErrorIs(t, err, ports.ErrUndecryptable)
-			require.NotContains(t, err.Error(), canaryMarker)
+			inRolledBackTx(t, db, func(ctx context.Context, q *pgx.Conn) {
+				_, err := q.Exec(ctx, tc.sql, tc.victim.ID().String(), a1.ID().String())
+				require.NoError(t, err)
+				var row struct {
+					keyID string
+					ct    []byte
+				}
+				column := string(tc.field)
+				require.NoError(t, q.QueryRow(ctx, `SELECT `+column+`_key_id, `+column+`_ciphertext FROM user_credentials WHERE id = $1`,
+					tc.victim.ID().String()).Scan(&row.keyID, &row.ct))
+				_, err = cipher.Open(credential.Sealed{KeyID: row.keyID, Ciphertext: row.ct},
+					ports.Binding{CredentialID: tc.victim.ID(), Owner: tc.victim.Owner(), Field: tc.field})
+				require.ErrorIs(t, err, ports.ErrUndecryptable)
+				require.NotContains(t, err.Error(), canaryMarker)
+			})
 		})
 	}
 }
@@ -172,7 +182,7 @@ func newTestCipher(t *testing.T) *aesgcm.Cipher {
 
 // storeSealedCanary seals the canary key pair for a new credential under acc, bound to the
 // credential's id, owner and column as the service does, and stores it.
-func storeSealedCanary(t *testing.T, db *bun.DB, cipher ports.Cipher, acc account.Account) credential.Credential {
+func storeSealedCanary(t *testing.T, db *postgres.DB, cipher ports.Cipher, s user.Session, acc account.Account) credential.Credential {
 	t.Helper()
 	draft, err := credential.NewDraft(acc.ID(), acc.Owner(), credential.Alpaca, credential.Paper, nil, time.Now())
 	require.NoError(t, err)
@@ -185,35 +195,23 @@ func storeSealedCanary(t *testing.T, db *bun.DB, cipher ports.Cipher, acc accoun
 	}
 	c, err := credential.New(draft, seal(credential.FieldAPIKey, canaryAPIKey), seal(credential.FieldSecretKey, canarySecret))
 	require.NoError(t, err)
-	storeCredential(t, db, c)
-	return c
+	stored, err := postgres.NewCredentialRepo(db).Add(testContext(t), s, func(user.ID) (credential.Credential, error) { return c, nil })
+	require.NoError(t, err)
+	return stored
 }
 
 // existingAccount returns the user's one account, for a second credential under it.
-func existingAccount(t *testing.T, db *bun.DB, u user.ID) account.Account {
+func existingAccount(t *testing.T, db *postgres.DB, s user.Session) account.Account {
 	t.Helper()
-	var acc account.Account
-	err := postgres.NewTransactor(db).Within(testContext(t), u, func(ctx context.Context, r ports.Repositories) error {
-		accounts, err := r.Accounts.List(ctx)
-		if err != nil {
-			return err
-		}
-		require.Len(t, accounts, 1)
-		acc = accounts[0]
-		return nil
-	})
+	accounts, err := postgres.NewAccountRepo(db).List(testContext(t), s)
 	require.NoError(t, err)
-	return acc
+	require.Len(t, accounts, 1)
+	return accounts[0]
 }
 
-func readCredential(t *testing.T, db *bun.DB, c credential.Credential) credential.Credential {
+func readCredential(t *testing.T, db *postgres.DB, s user.Session, c credential.Credential) credential.Credential {
 	t.Helper()
-	var got credential.Credential
-	err := postgres.NewTransactor(db).Within(testContext(t), c.Owner(), func(ctx context.Context, r ports.Repositories) error {
-		var err error
-		got, err = r.Credentials.Get(ctx, c.ID())
-		return err
-	})
+	got, err := postgres.NewCredentialRepo(db).Get(testContext(t), s, c.ID())
 	require.NoError(t, err)
 	return got
 }

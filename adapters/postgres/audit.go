@@ -2,13 +2,15 @@ package postgres
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/uptrace/bun"
 
+	"github.com/brokerly/accounts/domain/user"
 	"github.com/brokerly/accounts/ports"
 )
 
@@ -69,31 +71,36 @@ type AuditReport struct {
 	LoginBypassesRLS bool
 }
 
-// AuditRLS checks the row-level security setup the service depends on (design rule 1, test
-// 16), and fails with ErrAuditFailed, naming every problem, when the service must refuse to
-// run:
-//   - the catalogs (auditSQL): accounts_app and accounts_rotator are NOLOGIN, NOSUPERUSER,
-//     NOBYPASSRLS, NOINHERIT and own nothing; every tenant table has RLS enabled and forced,
-//     and a policy for each command that is not granted to PUBLIC;
-//   - the switch, proven from the login role the service really connects as: after the
-//     context statement every transaction starts with (setContextSQL, for no user), the
-//     transaction runs as accounts_app, which is neither a
-//     superuser nor BYPASSRLS, and with no user context it sees no row of any tenant table;
-//   - the login role may call the session lookup function.
-func AuditRLS(ctx context.Context, db *bun.DB) (AuditReport, error) {
-	return auditRLS(ctx, db, auditedRoles)
-}
-
-// auditRLS is AuditRLS for the given roles; tests point it at a deliberately unsafe one
-// rather than altering the real, cluster-wide roles.
-func auditRLS(ctx context.Context, db *bun.DB, roles []string) (AuditReport, error) {
+// auditRLS checks the row-level security setup the service depends on (design rule 1,
+// test 16), for the given restricted roles (tests point it at a deliberately unsafe
+// scratch role rather than altering the real, cluster-wide ones), and fails with
+// ErrAuditFailed, naming every problem, when the service must refuse to run:
+//   - the catalogs (auditSQL): the roles are NOLOGIN, NOSUPERUSER, NOBYPASSRLS, NOINHERIT
+//     and own nothing; every tenant table has RLS enabled and forced, and a policy for each
+//     command that is not granted to PUBLIC;
+//   - the switch, proven from the login role the service really connects as, through the
+//     same transaction helper and context statement every transaction uses: the
+//     transaction runs as accounts_app, which is neither a superuser nor BYPASSRLS, and
+//     with no user it sees no row of any tenant table;
+//   - the session context statement works from the login role: a token that resolves to
+//     no one is refused (28000), not a permission error on Better Auth's tables.
+func auditRLS(ctx context.Context, db *DB, roles []string) (AuditReport, error) {
 	var report AuditReport
-	err := db.DB.QueryRowContext(ctx, `SELECT session_user::text, rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = session_user`).
-		Scan(&report.LoginRole, &report.LoginBypassesRLS)
-	if err != nil {
-		return report, translate("audit row-level security: login role", err)
-	}
-	problems, err := catalogProblems(ctx, db, roles)
+	var problems []string
+	err := db.transact(ctx, asLogin, eachRun, func(ctx context.Context, tx *txn) error {
+		return tx.run(ctx, "audit row-level security",
+			&statement{sql: `SELECT session_user::text, rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = session_user`,
+				read: func(rows pgx.Rows) error {
+					for rows.Next() {
+						if err := rows.Scan(&report.LoginRole, &report.LoginBypassesRLS); err != nil {
+							return err
+						}
+					}
+					return nil
+				}},
+			&statement{sql: auditSQL, args: []any{roles}, read: appendStrings(&problems)},
+		)
+	})
 	if err != nil {
 		return report, err
 	}
@@ -102,38 +109,29 @@ func auditRLS(ctx context.Context, db *bun.DB, roles []string) (AuditReport, err
 		return report, err
 	}
 	problems = append(problems, switchProblems...)
-	var sessions int
-	err = db.DB.QueryRowContext(ctx, `SELECT count(*) FROM public.accounts_session_lookup('')`).Scan(&sessions)
-	switch code := sqlState(err); {
-	case code == codeInsufficientPrivs || code == codeUndefinedFunction:
-		problems = append(problems, fmt.Sprintf("login role %s cannot look up sessions: %s", report.LoginRole, sqlMessage(err)))
-	case err != nil:
-		return report, translate("audit row-level security: session lookup", err)
+	sessionProblems, err := probeSessionContext(ctx, db, report.LoginRole)
+	if err != nil {
+		return report, err
 	}
+	problems = append(problems, sessionProblems...)
 	if len(problems) > 0 {
 		return report, fmt.Errorf("%w: %s", ErrAuditFailed, strings.Join(problems, "; "))
 	}
 	return report, nil
 }
 
-func catalogProblems(ctx context.Context, db *bun.DB, roles []string) ([]string, error) {
-	rows, err := db.DB.QueryContext(ctx, auditSQL, roles)
-	if err != nil {
-		return nil, translate("audit row-level security", err)
-	}
-	defer rows.Close()
-	var problems []string
-	for rows.Next() {
-		var p string
-		if err := rows.Scan(&p); err != nil {
-			return nil, translate("audit row-level security", err)
+// appendStrings collects a one-column text result.
+func appendStrings(out *[]string) func(pgx.Rows) error {
+	return func(rows pgx.Rows) error {
+		for rows.Next() {
+			var v string
+			if err := rows.Scan(&v); err != nil {
+				return err
+			}
+			*out = append(*out, v)
 		}
-		problems = append(problems, p)
+		return nil
 	}
-	if err := rows.Err(); err != nil {
-		return nil, translate("audit row-level security", err)
-	}
-	return problems, nil
 }
 
 // tenantTablesSQL lists, as the switched-to role, the tenant tables it can read at all.
@@ -144,51 +142,48 @@ const tenantTablesSQL = `SELECT format('%I.%I', n.nspname, c.relname)
 	  AND has_any_column_privilege(c.oid, 'SELECT')
 	ORDER BY 1`
 
-// probeRoleSwitch opens a transaction, on the service's pool, that starts with the same
-// context statement as every Transactor and RotationStore transaction (for no user), and
-// reports what is wrong with it. Its errors are only those of a database that
-// cannot answer; a switch that fails (the login role is not a member of accounts_app) is a
-// problem, not an error.
-func probeRoleSwitch(ctx context.Context, db *bun.DB) ([]string, error) {
+// probeRoleSwitch opens a transaction through the transaction helper, switched to
+// accounts_app for no user exactly as key rotation's are to its role, and reports what is
+// wrong with it. Its errors are only those of a database that cannot answer; a switch
+// that fails (the login role is not a member of accounts_app) is a problem, not an error.
+func probeRoleSwitch(ctx context.Context, db *DB) ([]string, error) {
 	var problems []string
-	err := inRoleTx(ctx, db, appRole, "", func(ctx context.Context, tx bun.Tx) error {
+	err := db.transact(ctx, asNobody, oneTx, func(ctx context.Context, tx *txn) error {
 		var current string
 		var bypasses bool
-		if err := tx.Tx.QueryRowContext(ctx, `SELECT current_user::text, rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user`).
-			Scan(&current, &bypasses); err != nil {
+		var tables []string
+		err := tx.run(ctx, "audit row-level security: role switch",
+			&statement{sql: `SELECT current_user::text, rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user`,
+				read: func(rows pgx.Rows) error {
+					for rows.Next() {
+						if err := rows.Scan(&current, &bypasses); err != nil {
+							return err
+						}
+					}
+					return nil
+				}},
+			&statement{sql: tenantTablesSQL, read: appendStrings(&tables)},
+		)
+		if err != nil {
 			return err
 		}
 		if current != string(appRole) || bypasses {
 			problems = append(problems, fmt.Sprintf("after the role switch the transaction runs as %s (superuser or BYPASSRLS: %t), not as a restricted %s", current, bypasses, appRole))
 			return nil
 		}
-		rows, err := tx.Tx.QueryContext(ctx, tenantTablesSQL)
-		if err != nil {
-			return err
-		}
-		var tables []string
-		for rows.Next() {
-			var t string
-			if err := rows.Scan(&t); err != nil {
-				rows.Close()
-				return err
-			}
-			tables = append(tables, t)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
 		for _, t := range tables {
 			// A bounded look: the TID range (leakproof, so usable under RLS) stops the scan
 			// after the first 8 MB, where a leaking policy shows its rows whatever the size of
 			// the table. t comes from the catalog, quoted by format('%I').
-			var visible int
-			if err := tx.Tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM `+t+` WHERE ctid < '(1024,0)'::tid LIMIT 1) probe`).
-				Scan(&visible); err != nil {
+			var visible []string
+			err := tx.run(ctx, "audit row-level security: probe "+t, &statement{
+				sql:  `SELECT 'x' FROM (SELECT 1 FROM ` + t + ` WHERE ctid < '(1024,0)'::tid LIMIT 1) probe`,
+				read: appendStrings(&visible),
+			})
+			if err != nil {
 				return err
 			}
-			if visible > 0 {
+			if len(visible) > 0 {
 				problems = append(problems, fmt.Sprintf("%s sees rows of %s without a user context", appRole, t))
 			}
 		}
@@ -198,9 +193,32 @@ func probeRoleSwitch(ctx context.Context, db *bun.DB) ([]string, error) {
 		return problems, nil
 	}
 	if noAnswer(err) {
-		return nil, translate("audit row-level security: role switch", err)
+		return nil, err
 	}
 	return append(problems, fmt.Sprintf("the login role cannot run a transaction as %s: %s", appRole, sqlMessage(err))), nil
+}
+
+// probeSessionContext runs the session context statement for a token no session has: it
+// must be refused as "no session" (ErrUnauthenticated), which proves the login role may
+// read what the statement reads and switch to accounts_app after it.
+func probeSessionContext(ctx context.Context, db *DB, loginRole string) ([]string, error) {
+	probe, err := user.NewSession("accounts-audit-probe-" + rand.Text())
+	if err != nil {
+		return nil, err
+	}
+	err = db.transact(ctx, scope{role: appRole, session: probe}, eachRun, func(ctx context.Context, tx *txn) error {
+		return tx.run(ctx, "audit the session context")
+	})
+	switch {
+	case errors.Is(err, ports.ErrUnauthenticated):
+		return nil, nil
+	case err == nil:
+		return []string{"the session context statement accepted a token no session has"}, nil
+	case noAnswer(err):
+		return nil, err
+	}
+	return []string{fmt.Sprintf("login role %s cannot resolve sessions (it needs SELECT on Better Auth's \"session\" and \"user\" and membership in %s): %s",
+		loginRole, appRole, sqlMessage(err))}, nil
 }
 
 // noAnswer reports whether err only says that the database did not answer, so the audit

@@ -39,7 +39,7 @@ func TestEnsureDatabase(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 	var got string
-	require.NoError(t, db.DB.QueryRowContext(ctx, `SELECT current_database()`).Scan(&got))
+	require.NoError(t, db.Bun().QueryRowContext(ctx, `SELECT current_database()`).Scan(&got))
 	require.Equal(t, name, got)
 }
 

@@ -22,18 +22,19 @@ const (
 		is_active, created_at, updated_at`
 
 	listCredentialsSQL = `SELECT ` + credentialColumns + ` FROM user_credentials
-		WHERE user_account_id = $1 AND user_id = $2 ORDER BY created_at DESC, id DESC`
+		WHERE user_account_id = $1 AND user_id = ` + currentUserSQL + ` ORDER BY created_at DESC, id DESC`
 	getCredentialSQL = `SELECT ` + credentialColumns + ` FROM user_credentials
-		WHERE id = $1 AND user_id = $2`
+		WHERE id = $1 AND user_id = ` + currentUserSQL
 	lockCredentialSQL   = getCredentialSQL + ` FOR UPDATE`
 	insertCredentialSQL = `INSERT INTO user_credentials (` + credentialColumns + `)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
 	// Only what an aggregate can change is written back.
-	updateCredentialSQL = `UPDATE user_credentials SET nickname = $3, is_active = $4,
-		api_key_key_id = $5, api_key_ciphertext = $6, secret_key_key_id = $7, secret_key_ciphertext = $8,
-		updated_at = $9
-		WHERE id = $1 AND user_id = $2`
-	deleteCredentialSQL = `DELETE FROM user_credentials WHERE id = $1 AND user_id = $2`
+	updateCredentialSQL = `UPDATE user_credentials SET nickname = $2, is_active = $3,
+		api_key_key_id = $4, api_key_ciphertext = $5, secret_key_key_id = $6, secret_key_ciphertext = $7,
+		updated_at = $8
+		WHERE id = $1 AND user_id = ` + currentUserSQL + `
+		RETURNING id`
+	deleteCredentialSQL = `DELETE FROM user_credentials WHERE id = $1 AND user_id = ` + currentUserSQL
 )
 
 // credentialRow is the user_credentials row; it never leaves this package.
@@ -110,91 +111,134 @@ func (r credentialRow) toDomain() (credential.Credential, error) {
 		r.IsActive, r.CreatedAt, r.UpdatedAt), nil
 }
 
-// credentialRepo is bound to one transaction and its actor.
-type credentialRepo struct {
-	tx    *pgTx
-	actor user.ID
-}
+// CredentialRepo implements ports.CredentialRepository. Each method is one transaction of
+// its own, the session resolved in its first statement.
+type CredentialRepo struct{ db *DB }
 
-var _ ports.CredentialRepository = (*credentialRepo)(nil)
+var _ ports.CredentialRepository = (*CredentialRepo)(nil)
 
-// List serves "this account's credentials, newest first" from user_credentials_account_idx.
-// Another user's account, or none at all, lists nothing rather than failing: the two must
-// look the same.
-func (r *credentialRepo) List(ctx context.Context, accountID domain.ID) ([]credential.Credential, error) {
+func NewCredentialRepo(db *DB) *CredentialRepo { return &CredentialRepo{db: db} }
+
+// List serves "this account's credentials, newest first" from user_credentials_account_idx,
+// in one round trip. Another user's account, or none at all, lists nothing rather than
+// failing: the two must look the same.
+func (r *CredentialRepo) List(ctx context.Context, s user.Session, accountID domain.ID) ([]credential.Credential, error) {
 	out := []credential.Credential{}
-	st := &statement{sql: listCredentialsSQL, args: []any{uuidArg(accountID), r.actor.String()}, read: readCredentials(&out)}
-	if err := r.tx.run(ctx, st); err != nil {
-		return nil, translate("list credentials", err)
+	err := r.db.transact(ctx, asUser(s), eachRun, func(ctx context.Context, tx *txn) error {
+		return tx.run(ctx, "list credentials", &statement{sql: listCredentialsSQL, args: []any{uuidArg(accountID)}, read: readCredentials(&out)})
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
-func (r *credentialRepo) Get(ctx context.Context, id domain.ID) (credential.Credential, error) {
-	return r.load(ctx, id, getCredentialSQL, "get credential")
+// Get is one round trip.
+func (r *CredentialRepo) Get(ctx context.Context, s user.Session, id domain.ID) (credential.Credential, error) {
+	var found credential.Credential
+	err := r.db.transact(ctx, asUser(s), eachRun, func(ctx context.Context, tx *txn) error {
+		var err error
+		found, err = load(ctx, tx, id, getCredentialSQL, "get credential")
+		return err
+	})
+	return found, err
 }
 
-// Add stores c. The composite foreign key (user_account_id, user_id) is what refuses an
-// account that is another user's or does not exist; its 23503 is translated to
+// Add needs the owner to seal: one round trip resolves the session, the next inserts. It
+// does not read the account first: the composite foreign key (user_account_id, user_id)
+// refuses an account that is another user's or does not exist, and its 23503 is
 // domain.ErrNotFound, the answer the caller gets for any account it may not see.
-func (r *credentialRepo) Add(ctx context.Context, c credential.Credential) error {
-	if r.actor.IsZero() || c.Owner() != r.actor {
-		// The same answer RLS would give (42501), before the database has to.
-		return fmt.Errorf("postgres: credential for another user: %w", domain.ErrNotFound)
-	}
-	if err := r.tx.run(ctx, &statement{sql: insertCredentialSQL, args: credentialArgs(c)}); err != nil {
-		return translate("add credential", err)
-	}
-	return nil
+func (r *CredentialRepo) Add(ctx context.Context, s user.Session, build ports.NewCredential) (credential.Credential, error) {
+	var added credential.Credential
+	err := r.db.transact(ctx, asUser(s), eachRun, func(ctx context.Context, tx *txn) error {
+		if err := tx.run(ctx, "resolve session"); err != nil {
+			return err
+		}
+		c, err := build(tx.owner)
+		if err != nil {
+			return err
+		}
+		if c.Owner() != tx.owner {
+			// The same answer row-level security would give (42501), before the database has to.
+			return fmt.Errorf("postgres: credential for another user: %w", domain.ErrNotFound)
+		}
+		if err := tx.run(ctx, "add credential", &statement{sql: insertCredentialSQL, args: credentialArgs(c)}); err != nil {
+			return err
+		}
+		added = c
+		return nil
+	})
+	return added, err
 }
 
-// Update locks the row (SELECT ... FOR UPDATE), lets change modify the aggregate, and writes
-// back the columns an aggregate can change. Concurrent updates of one credential queue on
-// the lock instead of overwriting each other; lock_timeout bounds the wait. When change
-// fails nothing is written.
-func (r *credentialRepo) Update(ctx context.Context, id domain.ID, change func(*credential.Credential) error) (credential.Credential, error) {
-	c, err := r.load(ctx, id, lockCredentialSQL, "lock credential")
-	if err != nil {
-		return credential.Credential{}, err
-	}
-	before := c
-	if err := change(&c); err != nil {
-		return credential.Credential{}, err
-	}
-	if c.ID() != before.ID() || c.Owner() != before.Owner() || c.AccountID() != before.AccountID() ||
-		c.Type() != before.Type() || c.Environment() != before.Environment() || !c.CreatedAt().Equal(before.CreatedAt()) {
-		// Only a wholesale *c = other can do this; the aggregate offers no way to.
-		return credential.Credential{}, fmt.Errorf("postgres: update credential %s: the change replaced fields that never change", id)
-	}
-	st := &statement{sql: updateCredentialSQL, args: []any{uuidArg(id), r.actor.String(), c.Nickname().String(), c.Active(),
-		c.APIKey().KeyID, c.APIKey().Ciphertext, c.SecretKey().KeyID, c.SecretKey().Ciphertext, c.UpdatedAt()}}
-	if err := r.tx.run(ctx, st); err != nil {
-		return credential.Credential{}, translate("update credential", err)
-	}
-	if err := oneRow(st.tag, id); err != nil {
-		return credential.Credential{}, err
-	}
-	return c, nil
+// Update locks the row (SELECT ... FOR UPDATE) in the first round trip, lets change modify
+// the aggregate, and writes back the columns an aggregate can change together with the
+// COMMIT in the second. Concurrent updates of one credential queue on the lock instead of
+// overwriting each other; lock_timeout bounds the wait. When change fails nothing is
+// written.
+func (r *CredentialRepo) Update(ctx context.Context, s user.Session, id domain.ID, change func(*credential.Credential) error) (credential.Credential, error) {
+	var updated credential.Credential
+	err := r.db.transact(ctx, asUser(s), oneTx, func(ctx context.Context, tx *txn) error {
+		c, err := load(ctx, tx, id, lockCredentialSQL, "lock credential")
+		if err != nil {
+			return err
+		}
+		before := c
+		if err := change(&c); err != nil {
+			return err
+		}
+		if c.ID() != before.ID() || c.Owner() != before.Owner() || c.AccountID() != before.AccountID() ||
+			c.Type() != before.Type() || c.Environment() != before.Environment() || !c.CreatedAt().Equal(before.CreatedAt()) {
+			// Only a wholesale *c = other can do this; the aggregate offers no way to.
+			return fmt.Errorf("postgres: update credential %s: the change replaced fields that never change", id)
+		}
+		rows := 0
+		st := &statement{sql: updateCredentialSQL, args: []any{uuidArg(id), c.Nickname().String(), c.Active(),
+			c.APIKey().KeyID, c.APIKey().Ciphertext, c.SecretKey().KeyID, c.SecretKey().Ciphertext, c.UpdatedAt()},
+			read: countRows(&rows)}
+		if err := tx.commit(ctx, st); err != nil {
+			return err
+		}
+		if rows != 1 {
+			return fmt.Errorf("postgres: update credential %s: the locked row changed no row", id)
+		}
+		updated = c
+		return nil
+	})
+	return updated, err
 }
 
-func (r *credentialRepo) Delete(ctx context.Context, id domain.ID) error {
-	st := &statement{sql: deleteCredentialSQL, args: []any{uuidArg(id), r.actor.String()}}
-	if err := r.tx.run(ctx, st); err != nil {
-		return translate("delete credential", err)
-	}
-	return oneRow(st.tag, id)
+// Delete is one round trip.
+func (r *CredentialRepo) Delete(ctx context.Context, s user.Session, id domain.ID) error {
+	return r.db.transact(ctx, asUser(s), eachRun, func(ctx context.Context, tx *txn) error {
+		st := &statement{sql: deleteCredentialSQL, args: []any{uuidArg(id)}}
+		if err := tx.run(ctx, "delete credential", st); err != nil {
+			return err
+		}
+		return oneRow(st.tag, id)
+	})
 }
 
-// load reads one of the actor's credentials with query (which may lock it).
-func (r *credentialRepo) load(ctx context.Context, id domain.ID, query, op string) (credential.Credential, error) {
+// load reads one of the user's credentials with query (which may lock it).
+func load(ctx context.Context, tx *txn, id domain.ID, query, op string) (credential.Credential, error) {
 	var found []credential.Credential
-	if err := r.tx.run(ctx, &statement{sql: query, args: []any{uuidArg(id), r.actor.String()}, read: readCredentials(&found)}); err != nil {
-		return credential.Credential{}, translate(op, err)
+	if err := tx.run(ctx, op, &statement{sql: query, args: []any{uuidArg(id)}, read: readCredentials(&found)}); err != nil {
+		return credential.Credential{}, err
 	}
 	if len(found) == 0 {
 		return credential.Credential{}, fmt.Errorf("credential %s: %w", id, domain.ErrNotFound)
 	}
 	return found[0], nil
+}
+
+// countRows counts the rows a statement returns.
+func countRows(n *int) func(pgx.Rows) error {
+	return func(rows pgx.Rows) error {
+		for rows.Next() {
+			*n++
+		}
+		return rows.Err()
+	}
 }
 
 // oneRow turns "no row changed" into domain.ErrNotFound: hidden by RLS, another user's, or

@@ -1,12 +1,15 @@
-// Package postgres implements the repository ports on PostgreSQL with bun over pgx. Every
-// user-scoped query runs inside Transactor.Within, which switches to the restricted role and
-// sets the row-level security context first; nothing else touches the service's tables.
+// Package postgres implements the repository ports on PostgreSQL. Every statement on the
+// service's tables goes through one transaction helper (tx.go) whose first statement
+// switches to a restricted role and sets the row-level security context — for a user, by
+// resolving the request's session in that same statement. Nothing else touches those
+// tables. Bun (pgdialect) runs the schema's own bookkeeping (migrations, readiness); the
+// transactions run on pgx underneath it, which can pipeline the context statement with
+// the first query in one round trip.
 package postgres
 
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"math"
@@ -14,20 +17,16 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/jackc/puddle/v2"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
-
-	"github.com/brokerly/accounts/ports"
 )
 
 // Config bounds the connection pool. Zero values take the defaults below.
 type Config struct {
 	URL          string // postgres://user:password@host:port/database?sslmode=...
 	MaxOpenConns int    // the most connections open at once, idle or busy
-	// MaxIdleConns is accepted and ignored: the pool keeps up to MaxOpenConns idle
-	// connections and closes each after ConnMaxIdleTime.
-	MaxIdleConns    int
+	// ConnMaxLifetime and ConnMaxIdleTime retire connections, so none outlives a failover
+	// or holds server memory forever.
 	ConnMaxLifetime time.Duration
 	ConnMaxIdleTime time.Duration
 	// AcquireTimeout bounds the wait for a free connection when all MaxOpenConns are busy
@@ -47,16 +46,19 @@ const (
 	defaultConnectTimeout  = 3 * time.Second
 )
 
+// DB is the service's one connection pool (pgxpool, bounded by MaxOpenConns), with Bun on
+// top of the same pool, and the gate that keeps transactions off the service's tables
+// until the row-level security audit has passed (gate.go).
+type DB struct {
+	pool           *pgxpool.Pool
+	orm            *bun.DB
+	acquireTimeout time.Duration
+	gate           gate
+}
+
 // Open builds the pool without connecting: the service must start while the database is
 // down and report it through Ready instead. Only a malformed URL fails here.
-//
-// The pool is pgxpool, not database/sql's: database/sql waits for a free connection for as
-// long as the caller's context lives and has no acquire timeout, so a pool exhausted by
-// stuck queries would hold every further request until its own deadline. Here
-// database/sql only borrows: it keeps no idle connections and opens as many as callers ask
-// for, and each "open" is an acquire from pgxpool (which holds the bound, MaxOpenConns)
-// under AcquireTimeout. Closing the returned DB closes the pgxpool too.
-func Open(_ context.Context, cfg Config) (*bun.DB, error) {
+func Open(_ context.Context, cfg Config) (*DB, error) {
 	if cfg.URL == "" {
 		return nil, errors.New("postgres: database URL is empty")
 	}
@@ -76,61 +78,34 @@ func Open(_ context.Context, cfg Config) (*bun.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: create the connection pool: %w", err)
 	}
-
-	sqldb := sql.OpenDB(&poolConnector{
-		Connector:      stdlib.GetPoolConnector(pool),
+	// database/sql under Bun keeps no connections of its own: each one it opens is borrowed
+	// from the pool and given back when released, so the pool's bound is the only one.
+	sqldb := stdlib.OpenDBFromPool(pool)
+	sqldb.SetMaxIdleConns(0)
+	return &DB{
 		pool:           pool,
+		orm:            bun.NewDB(sqldb, pgdialect.New()),
 		acquireTimeout: orDefault(cfg.AcquireTimeout, defaultAcquireTimeout),
-	})
-	sqldb.SetMaxIdleConns(0) // idle connections live in pgxpool, which checks them on reuse
-	sqldb.SetMaxOpenConns(0) // the bound is pgxpool's, where waiting has a timeout
-	return bun.NewDB(sqldb, pgdialect.New()), nil
+	}, nil
 }
 
-// errAcquireTimeout is what a caller gets when no connection became free in time: a
-// timeout (504), not an outage, because the database may be fine and merely saturated.
-var errAcquireTimeout = fmt.Errorf("postgres: no pooled connection became free in time: %w", ports.ErrTimeout)
+// Bun is the Bun handle on the pool, for schema work and test fixtures. Statements on the
+// service's tables never go through it: they go through the transaction helper.
+func (db *DB) Bun() *bun.DB { return db.orm }
 
-// errPoolClosed is an acquire after Close (a request racing shutdown): unavailable.
-var errPoolClosed = fmt.Errorf("postgres: the connection pool is closed: %w", ports.ErrUnavailable)
-
-// poolConnector is database/sql's view of the pgxpool: every connection database/sql opens
-// is an acquire from the pool, bounded by acquireTimeout, and every close a release.
-// database/sql closes the connector (and so the pool) in DB.Close.
-type poolConnector struct {
-	driver.Connector
-	pool           *pgxpool.Pool
-	acquireTimeout time.Duration
-}
-
-func (c *poolConnector) Connect(ctx context.Context) (driver.Conn, error) {
-	acquireCtx, cancel := context.WithTimeoutCause(ctx, c.acquireTimeout, errAcquireTimeout)
-	defer cancel()
-	conn, err := c.Connector.Connect(acquireCtx)
-	switch {
-	case err == nil:
-		return conn, nil
-	case errors.Is(err, puddle.ErrClosedPool):
-		return nil, errPoolClosed
-	case ctx.Err() == nil && errors.Is(context.Cause(acquireCtx), errAcquireTimeout):
-		// Only our own deadline fired; the caller's deadline or cancellation is reported
-		// as it is.
-		return nil, fmt.Errorf("%w (waited %s): %w", errAcquireTimeout, c.acquireTimeout, err)
-	}
-	return nil, err
-}
-
-// closeWait bounds DB.Close. pgxpool's Close waits for every borrowed connection to come
-// back, where database/sql's returned at once and closed them on release; a connection
-// leaked by a bug (or held by a request that outlived the HTTP shutdown) must not turn the
-// service's exit, or a test's cleanup, into a hang. Such connections still close on release.
+// closeWait bounds Close. pgxpool's Close waits for every borrowed connection to come
+// back; a connection leaked by a bug (or held by a request that outlived the HTTP
+// shutdown) must not turn the service's exit, or a test's cleanup, into a hang. Such
+// connections still close on release.
 const closeWait = 2 * time.Second
 
-func (c *poolConnector) Close() error {
+// Close closes the pool, waiting at most closeWait for borrowed connections.
+func (db *DB) Close() error {
+	_ = db.orm.Close() // database/sql's side holds no connections (no idle ones)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		c.pool.Close() // closes the idle connections at once
+		db.pool.Close() // closes the idle connections at once
 	}()
 	timer := time.NewTimer(closeWait)
 	defer timer.Stop()
@@ -139,8 +114,18 @@ func (c *poolConnector) Close() error {
 		return nil
 	case <-timer.C:
 		return fmt.Errorf("postgres: %d connections still in use after %s; each closes when released",
-			c.pool.Stat().AcquiredConns(), closeWait)
+			db.pool.Stat().AcquiredConns(), closeWait)
 	}
+}
+
+// PoolStats is what the pool is doing now, for operators.
+type PoolStats struct {
+	Max, InUse, Idle int
+}
+
+func (db *DB) PoolStats() PoolStats {
+	s := db.pool.Stat()
+	return PoolStats{Max: int(s.MaxConns()), InUse: int(s.AcquiredConns()), Idle: int(s.IdleConns())}
 }
 
 // orDefault returns v, or def when v is not positive.
@@ -151,18 +136,23 @@ func orDefault[T int | time.Duration](v, def T) T {
 	return def
 }
 
-// Ready reports whether the database answers and carries every migration this binary
-// embeds, for /readyz. The caller bounds it with a short deadline.
-func Ready(ctx context.Context, db *bun.DB) error {
-	var one int
-	if err := db.DB.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
-		return translate("readiness probe", err)
+// Ready reports whether the row-level security audit has passed and the database answers,
+// carrying every migration this binary embeds, for /readyz. The caller bounds it with a
+// short deadline.
+func (db *DB) Ready(ctx context.Context) error {
+	if err := db.gate.admit(); err != nil {
+		return err
 	}
+	return db.migrated(ctx)
+}
+
+// migrated reports whether the database answers and carries every embedded migration.
+func (db *DB) migrated(ctx context.Context) error {
 	want, err := migrationVersions()
 	if err != nil {
 		return err
 	}
-	applied, err := appliedVersions(ctx, db.DB)
+	applied, err := appliedVersions(ctx, db.orm)
 	if err != nil {
 		return err
 	}
@@ -172,4 +162,22 @@ func Ready(ctx context.Context, db *bun.DB) error {
 		}
 	}
 	return nil
+}
+
+// appliedVersions reads schema_migrations; a database never migrated has none.
+func appliedVersions(ctx context.Context, orm bun.IDB) (map[string]struct{}, error) {
+	var versions []string
+	err := orm.NewSelect().Table("schema_migrations").Column("version").Scan(ctx, &versions)
+	switch {
+	case sqlState(err) == codeUndefinedTable:
+		return map[string]struct{}{}, nil
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return nil, translate("read applied migrations", err)
+	}
+	applied := make(map[string]struct{}, len(versions))
+	for _, v := range versions {
+		applied[v] = struct{}{}
+	}
+	return applied, nil
 }

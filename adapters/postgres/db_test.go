@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"database/sql"
 	"testing"
 	"time"
 
@@ -17,15 +16,17 @@ import (
 const unreachableURL = "postgres://postgres@127.0.0.1:1/nowhere?sslmode=disable&connect_timeout=2"
 
 func TestOpenDoesNotConnect(t *testing.T) {
+	t.Parallel()
 	db, err := postgres.Open(context.Background(), postgres.Config{URL: unreachableURL})
 	require.NoError(t, err, "the service must start while the database is down")
 	t.Cleanup(func() { _ = db.Close() })
-
-	err = postgres.Ready(testContext(t), db)
+	_, err = db.Audit(testContext(t))
 	require.ErrorIs(t, err, ports.ErrUnavailable)
+	require.ErrorIs(t, db.Ready(testContext(t)), ports.ErrUnavailable)
 }
 
 func TestOpenRejectsBadURLWithoutEchoingIt(t *testing.T) {
+	t.Parallel()
 	for _, url := range []string{"", "postgres://user:s3cret@host:notaport/db"} {
 		_, err := postgres.Open(context.Background(), postgres.Config{URL: url})
 		require.Error(t, err)
@@ -34,19 +35,22 @@ func TestOpenRejectsBadURLWithoutEchoingIt(t *testing.T) {
 }
 
 func TestReady(t *testing.T) {
+	t.Parallel()
 	migrated, _ := pgtest.NewDB(t)
-	require.NoError(t, postgres.Ready(testContext(t), migrated))
+	require.NoError(t, migrated.Ready(testContext(t)))
 
 	empty, _ := pgtest.NewEmptyDB(t)
-	err := postgres.Ready(testContext(t), empty)
-	require.Error(t, err)
-	require.Contains(t, err.Error(), "not applied")
+	_, err := empty.Audit(testContext(t))
+	require.ErrorContains(t, err, "not applied", "no verdict on a database that is not migrated")
+	require.NotErrorIs(t, err, postgres.ErrAuditFailed)
+	require.Error(t, empty.Ready(testContext(t)))
 }
 
 // TestPoolAcquireTimeout: the pool is bounded (8 by default) and a caller that finds every
 // connection busy gets ports.ErrTimeout after AcquireTimeout instead of waiting for its
-// own deadline (design rule 12, reliability test 37).
+// own deadline (design rule 12, test 37).
 func TestPoolAcquireTimeout(t *testing.T) {
+	t.Parallel()
 	_, dbURL := pgtest.NewDB(t)
 	const acquireTimeout = 300 * time.Millisecond
 	for _, tc := range []struct {
@@ -59,28 +63,28 @@ func TestPoolAcquireTimeout(t *testing.T) {
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = db.Close() })
 			ctx := testContext(t)
+			require.Equal(t, tc.want, db.PoolStats().Max)
 
-			var held []*sql.Conn
+			var held []func()
 			for range tc.want {
-				conn, err := db.DB.Conn(ctx)
+				release, err := db.Hold(ctx)
 				require.NoError(t, err)
-				held = append(held, conn)
+				held = append(held, release)
 			}
 			start := time.Now()
-			_, err = db.DB.Conn(ctx)
+			_, err = db.Hold(ctx)
 			waited := time.Since(start)
 			require.ErrorIs(t, err, ports.ErrTimeout, "one more than the bound waits, then times out")
 			require.NotErrorIs(t, err, ports.ErrUnavailable)
 			require.GreaterOrEqual(t, waited, acquireTimeout)
 			require.Less(t, waited, acquireTimeout+time.Second)
 
-			require.NoError(t, held[0].Close())
-			conn, err := db.DB.Conn(ctx)
+			held[0]()
+			release, err := db.Hold(ctx)
 			require.NoError(t, err, "a released connection is handed out again")
-			require.NoError(t, conn.PingContext(ctx))
-			require.NoError(t, conn.Close())
-			for _, c := range held[1:] {
-				require.NoError(t, c.Close())
+			release()
+			for _, r := range held[1:] {
+				r()
 			}
 		})
 	}
@@ -89,22 +93,23 @@ func TestPoolAcquireTimeout(t *testing.T) {
 // TestPoolCallerDeadlineAndClose: a caller deadline shorter than AcquireTimeout is reported as
 // the caller's own, and Close closes the pool so later calls are unavailable, not hung.
 func TestPoolCallerDeadlineAndClose(t *testing.T) {
+	t.Parallel()
 	_, dbURL := pgtest.NewDB(t)
 	db, err := postgres.Open(context.Background(), postgres.Config{URL: dbURL, MaxOpenConns: 1, AcquireTimeout: 5 * time.Second})
 	require.NoError(t, err)
-	conn, err := db.DB.Conn(testContext(t))
+	release, err := db.Hold(testContext(t))
 	require.NoError(t, err)
 
 	ctx, cancel := context.WithTimeout(testContext(t), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err = db.DB.Conn(ctx)
+	_, err = db.Hold(ctx)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.Less(t, time.Since(start), 2*time.Second)
 
-	require.NoError(t, conn.Close())
+	release()
 	require.NoError(t, db.Close())
-	err = postgres.Ready(testContext(t), db)
+	_, err = db.Hold(testContext(t))
 	require.ErrorIs(t, err, ports.ErrUnavailable)
 }
 
@@ -112,16 +117,16 @@ func TestPoolCallerDeadlineAndClose(t *testing.T) {
 // connections, then reports them instead of blocking the caller (a shutdown, a test's
 // cleanup) forever; the leaked connection still closes when it is released.
 func TestPoolCloseDoesNotHangOnALeakedConnection(t *testing.T) {
+	t.Parallel()
 	_, dbURL := pgtest.NewDB(t)
 	db, err := postgres.Open(context.Background(), postgres.Config{URL: dbURL})
 	require.NoError(t, err)
-	leaked, err := db.DB.Conn(testContext(t))
+	leaked, err := db.Hold(testContext(t))
 	require.NoError(t, err)
-	require.NoError(t, leaked.PingContext(testContext(t)))
 
 	start := time.Now()
 	err = db.Close()
 	require.ErrorContains(t, err, "1 connections still in use")
 	require.Less(t, time.Since(start), 5*time.Second)
-	require.NoError(t, leaked.Close())
+	leaked()
 }

@@ -31,6 +31,7 @@ const (
 	codeDuplicateDatabase   = "42P04"
 	codeUndefinedTable      = "42P01"
 	codeUndefinedFunction   = "42883"
+	codeNoSession           = "28000" // accounts_no_session(): the session resolves to no one
 	classConnectionProblems = "08"
 )
 
@@ -102,6 +103,8 @@ func classify(err error) error {
 
 func classifyPgError(pgErr *pgconn.PgError) error {
 	switch code := pgErr.Code; {
+	case code == codeNoSession:
+		return ports.ErrUnauthenticated
 	case code == codeUniqueViolation:
 		return domain.ErrAlreadyExists
 	case code == codeForeignKeyViolation:

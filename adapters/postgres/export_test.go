@@ -2,16 +2,50 @@ package postgres
 
 import (
 	"context"
+	"errors"
 
-	"github.com/uptrace/bun"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/brokerly/accounts/domain/user"
 )
 
-// RunAs exposes the chokepoint below the ports, so the external tests can run raw SQL with
-// exactly the setup every repository call gets.
-func (t *Transactor) RunAs(ctx context.Context, actor user.ID, fn func(context.Context, bun.Tx) error) error {
-	return inRoleTx(ctx, t.db, appRole, actor.String(), fn)
+// ErrRollback ends a transaction opened by the hooks below without committing anything.
+var ErrRollback = errors.New("rollback")
+
+// AsUser exposes the chokepoint below the ports, so the external tests can run raw SQL with
+// exactly the setup every repository call gets: BEGIN and the session context statement
+// go out first, then fn runs on the same connection. fn's error (or ErrRollback) rolls back.
+func (db *DB) AsUser(ctx context.Context, s user.Session, fn func(ctx context.Context, q *pgx.Conn) error) error {
+	return db.asScope(ctx, asUser(s), fn)
+}
+
+// AsRotator is AsUser for key rotation's scope.
+func (db *DB) AsRotator(ctx context.Context, fn func(ctx context.Context, q *pgx.Conn) error) error {
+	return db.asScope(ctx, asRotator, fn)
+}
+
+// AsNobody is AsUser for accounts_app without a user: the audit's probe.
+func (db *DB) AsNobody(ctx context.Context, fn func(ctx context.Context, q *pgx.Conn) error) error {
+	return db.asScope(ctx, asNobody, fn)
+}
+
+func (db *DB) asScope(ctx context.Context, sc scope, fn func(ctx context.Context, q *pgx.Conn) error) error {
+	return db.transact(ctx, sc, oneTx, func(ctx context.Context, tx *txn) error {
+		if err := tx.run(ctx, "begin"); err != nil {
+			return err
+		}
+		return fn(ctx, tx.conn)
+	})
+}
+
+// Raw lends fn a pooled connection as the login role, outside any transaction.
+func (db *DB) Raw(ctx context.Context, fn func(ctx context.Context, q *pgx.Conn) error) error {
+	conn, err := db.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	return fn(ctx, conn.Conn())
 }
 
 // AuditRLSForRoles exposes the audit with its role list, for a test with a scratch role.
@@ -26,14 +60,20 @@ const (
 	RotatorRole = string(rotatorRole)
 )
 
-// RunAsRotator exposes the rotation store's transaction setup, so a test can check what
-// role and settings its statements run under.
-func (s *RotationStore) RunAsRotator(ctx context.Context, fn func(context.Context, bun.Tx) error) error {
-	return inRoleTx(ctx, s.db, rotatorRole, "", fn)
-}
+// The statements the plan tests explain.
+var SessionContextSQL = sessionContextSQL
 
-// The repositories' list queries, for the plan test.
 const (
 	ListAccountsSQL    = listAccountsSQL
 	ListCredentialsSQL = listCredentialsSQL
 )
+
+// Hold borrows a connection through the helper's own acquire (with its timeout) and
+// returns the function that gives it back.
+func (db *DB) Hold(ctx context.Context) (release func(), err error) {
+	conn, err := db.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return conn.Release, nil
+}

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -35,7 +34,7 @@ const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 // its own transaction. It is safe to run twice (the second run changes nothing) and from
 // several processes at once: an advisory lock, held on one dedicated connection for the
 // whole run, lets one migrator work while the others wait and then find nothing to do.
-func Migrate(ctx context.Context, db *bun.DB, log *zap.Logger) (err error) {
+func Migrate(ctx context.Context, db *DB, log *zap.Logger) (err error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
@@ -44,7 +43,7 @@ func Migrate(ctx context.Context, db *bun.DB, log *zap.Logger) (err error) {
 		return err
 	}
 
-	conn, err := db.Conn(ctx)
+	conn, err := db.orm.Conn(ctx)
 	if err != nil {
 		return translate("migrate: connect", err)
 	}
@@ -169,28 +168,4 @@ func migrationVersions() ([]string, error) {
 		versions[i] = strings.TrimSuffix(path.Base(name), ".sql")
 	}
 	return versions, nil
-}
-
-// appliedVersions reads schema_migrations; a database never migrated has none.
-func appliedVersions(ctx context.Context, db *sql.DB) (map[string]struct{}, error) {
-	rows, err := db.QueryContext(ctx, "SELECT version FROM schema_migrations")
-	if err != nil {
-		if sqlState(err) == codeUndefinedTable {
-			return map[string]struct{}{}, nil
-		}
-		return nil, translate("read applied migrations", err)
-	}
-	defer rows.Close()
-	applied := map[string]struct{}{}
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, translate("read applied migrations", err)
-		}
-		applied[v] = struct{}{}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, translate("read applied migrations", err)
-	}
-	return applied, nil
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"github.com/uptrace/bun"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/brokerly/accounts/adapters/postgres"
@@ -18,6 +17,7 @@ import (
 )
 
 func TestMigrateTwiceIsANoOp(t *testing.T) {
+	t.Parallel()
 	db, _ := pgtest.NewDB(t) // migrated once already
 	ctx := testContext(t)
 	before := appliedMigrations(t, db)
@@ -25,11 +25,12 @@ func TestMigrateTwiceIsANoOp(t *testing.T) {
 
 	require.NoError(t, postgres.Migrate(ctx, db, zaptest.NewLogger(t)))
 	require.Equal(t, before, appliedMigrations(t, db), "nothing re-applied")
-	require.NoError(t, postgres.Ready(ctx, db))
+	require.NoError(t, db.Ready(ctx))
 }
 
 // Separate pools stand in for separate processes: the advisory lock is what serialises them.
 func TestMigrateConcurrentlyOnAFreshDatabase(t *testing.T) {
+	t.Parallel()
 	_, dbURL := pgtest.NewEmptyDB(t)
 	ctx := testContext(t)
 	const migrators = 4
@@ -58,23 +59,23 @@ func TestMigrateConcurrentlyOnAFreshDatabase(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 	require.Len(t, appliedMigrations(t, db), embeddedMigrations(t))
-	_, err = postgres.AuditRLS(ctx, db)
+	_, err = db.Audit(ctx)
 	require.NoError(t, err)
 
-	var held int
-	require.NoError(t, db.DB.QueryRowContext(ctx,
-		`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&held))
+	held := superuserCount(t, db,
+		`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)
 	require.Zero(t, held, "every migrator released the lock")
 }
 
 func TestMigrateHonoursCancellationWhileWaitingForTheLock(t *testing.T) {
+	t.Parallel()
 	db, dbURL := pgtest.NewDB(t)
 	ctx := testContext(t)
 	// Another "process" holds the migration lock.
 	holder, err := postgres.Open(ctx, postgres.Config{URL: dbURL})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = holder.Close() })
-	conn, err := holder.DB.Conn(ctx)
+	conn, err := holder.Bun().Conn(ctx)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() })
 	_, err = conn.ExecContext(ctx, `SELECT pg_advisory_lock(x'6163636f756e7473'::bigint)`)
@@ -86,9 +87,9 @@ func TestMigrateHonoursCancellationWhileWaitingForTheLock(t *testing.T) {
 	require.Error(t, err)
 }
 
-func appliedMigrations(t *testing.T, db *bun.DB) map[string]time.Time {
+func appliedMigrations(t *testing.T, db *postgres.DB) map[string]time.Time {
 	t.Helper()
-	rows, err := db.DB.QueryContext(testContext(t), `SELECT version, applied_at FROM schema_migrations`)
+	rows, err := db.Bun().QueryContext(testContext(t), `SELECT version, applied_at FROM schema_migrations`)
 	require.NoError(t, err)
 	defer func(rows *sql.Rows) { _ = rows.Close() }(rows)
 	out := map[string]time.Time{}

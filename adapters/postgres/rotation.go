@@ -4,7 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/uptrace/bun"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/brokerly/accounts/domain"
 	"github.com/brokerly/accounts/domain/credential"
@@ -12,47 +13,35 @@ import (
 	"github.com/brokerly/accounts/ports"
 )
 
-// sealedRow is exactly the user_credentials columns accounts_rotator may read, so no query
-// built on it can ask for a nickname, an account or a flag.
-type sealedRow struct {
-	bun.BaseModel `bun:"table:user_credentials,alias:uc"`
+// The rotation queries name exactly the user_credentials columns accounts_rotator may read
+// and write, so none of them can ask for a nickname, an account or a flag.
+const (
+	sealedColumns = `id, user_id, api_key_key_id, api_key_ciphertext, secret_key_key_id, secret_key_ciphertext`
 
-	ID                  string `bun:"id,pk,type:uuid"`
-	UserID              string `bun:"user_id,notnull"`
-	APIKeyKeyID         string `bun:"api_key_key_id,notnull"`
-	APIKeyCiphertext    []byte `bun:"api_key_ciphertext,notnull,type:bytea"`
-	SecretKeyKeyID      string `bun:"secret_key_key_id,notnull"`
-	SecretKeyCiphertext []byte `bun:"secret_key_ciphertext,notnull,type:bytea"`
-}
-
-func (r sealedRow) toPair() (ports.SealedPair, error) {
-	id, err := domain.ParseID(r.ID)
-	if err != nil {
-		return ports.SealedPair{}, fmt.Errorf("postgres: stored credential id %q: %w", r.ID, err)
-	}
-	owner, err := user.ParseID(r.UserID)
-	if err != nil {
-		return ports.SealedPair{}, fmt.Errorf("postgres: stored owner of credential %s: %w", r.ID, err)
-	}
-	return ports.SealedPair{
-		CredentialID: id,
-		Owner:        owner,
-		APIKey:       credential.Sealed{KeyID: r.APIKeyKeyID, Ciphertext: r.APIKeyCiphertext},
-		SecretKey:    credential.Sealed{KeyID: r.SecretKeyKeyID, Ciphertext: r.SecretKeyCiphertext},
-	}, nil
-}
+	staleCredentialsSQL = `SELECT ` + sealedColumns + ` FROM user_credentials
+		WHERE (api_key_key_id <> $1 OR secret_key_key_id <> $1) AND id > $2
+		ORDER BY id LIMIT $3`
+	// resealSQL is a compare-and-swap: the row changes only if it still holds exactly the
+	// values read (both key ids and both ciphertexts, for the same owner).
+	resealSQL = `UPDATE user_credentials
+		SET api_key_key_id = $3, api_key_ciphertext = $4, secret_key_key_id = $5, secret_key_ciphertext = $6
+		WHERE id = $1 AND user_id = $2
+		  AND api_key_key_id = $7 AND api_key_ciphertext = $8
+		  AND secret_key_key_id = $9 AND secret_key_ciphertext = $10`
+)
 
 // RotationStore reaches every user's sealed values for key rotation. It never runs as
 // accounts_app and never bypasses row-level security: each call is one short transaction
-// through the same helper as the Transactor, switched to accounts_rotator, whose policies
-// show it every row but whose column grants give it only the sealed values and their ids.
+// through the same helper as the repositories, switched to accounts_rotator, whose
+// policies show it every row but whose column grants give it only the sealed values and
+// their ids.
 type RotationStore struct {
-	db *bun.DB
+	db *DB
 }
 
 var _ ports.RotationStore = (*RotationStore)(nil)
 
-func NewRotationStore(db *bun.DB) *RotationStore {
+func NewRotationStore(db *DB) *RotationStore {
 	return &RotationStore{db: db}
 }
 
@@ -62,33 +51,22 @@ func (s *RotationStore) Stale(ctx context.Context, primaryKeyID string, after do
 	if limit < 1 {
 		return nil, fmt.Errorf("postgres: list stale credentials: limit %d is not positive", limit)
 	}
-	var rows []sealedRow
-	err := inRoleTx(ctx, s.db, rotatorRole, "", func(ctx context.Context, tx bun.Tx) error {
-		err := tx.NewSelect().Model(&rows).
-			Where("(api_key_key_id <> ? OR secret_key_key_id <> ?)", primaryKeyID, primaryKeyID).
-			Where("id > ?", after.String()).
-			OrderExpr("id ASC").
-			Limit(int64(limit)).
-			Scan(ctx)
-		return translate("list stale credentials", err)
+	var out []ports.SealedPair
+	err := s.db.transact(ctx, asRotator, eachRun, func(ctx context.Context, tx *txn) error {
+		return tx.run(ctx, "list stale credentials", &statement{
+			sql:  staleCredentialsSQL,
+			args: []any{primaryKeyID, uuidArg(after), limit},
+			read: readSealedPairs(&out),
+		})
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]ports.SealedPair, 0, len(rows))
-	for _, row := range rows {
-		p, err := row.toPair()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
 	return out, nil
 }
 
-// Reseal is a compare-and-swap: the row changes only if it still holds exactly old (both
-// key ids and both ciphertexts, for the same owner). A user's update in between wins, and
-// Reseal reports false.
+// Reseal swaps old for resealed if the row still holds old. A user's update in between
+// wins, and Reseal reports false.
 func (s *RotationStore) Reseal(ctx context.Context, old, resealed ports.SealedPair) (bool, error) {
 	if resealed.CredentialID != old.CredentialID || resealed.Owner != old.Owner {
 		return false, fmt.Errorf("postgres: reseal credential %s: the resealed pair belongs to another row", old.CredentialID)
@@ -96,37 +74,39 @@ func (s *RotationStore) Reseal(ctx context.Context, old, resealed ports.SealedPa
 	if !sealedIsSet(resealed.APIKey) || !sealedIsSet(resealed.SecretKey) {
 		return false, fmt.Errorf("postgres: reseal credential %s: refusing to store an empty sealed value", old.CredentialID)
 	}
-	next := sealedRow{
-		APIKeyKeyID:         resealed.APIKey.KeyID,
-		APIKeyCiphertext:    resealed.APIKey.Ciphertext,
-		SecretKeyKeyID:      resealed.SecretKey.KeyID,
-		SecretKeyCiphertext: resealed.SecretKey.Ciphertext,
-	}
-	var swapped bool
-	err := inRoleTx(ctx, s.db, rotatorRole, "", func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.NewUpdate().Model(&next).
-			Column("api_key_key_id", "api_key_ciphertext", "secret_key_key_id", "secret_key_ciphertext").
-			Where("id = ?", old.CredentialID.String()).
-			Where("user_id = ?", old.Owner.String()).
-			Where("api_key_key_id = ?", old.APIKey.KeyID).
-			Where("api_key_ciphertext = ?", old.APIKey.Ciphertext).
-			Where("secret_key_key_id = ?", old.SecretKey.KeyID).
-			Where("secret_key_ciphertext = ?", old.SecretKey.Ciphertext).
-			Exec(ctx)
-		if err != nil {
-			return translate("reseal credential", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return translate("reseal credential", err)
-		}
-		swapped = n == 1
-		return nil
+	st := &statement{sql: resealSQL, args: []any{
+		uuidArg(old.CredentialID), old.Owner.String(),
+		resealed.APIKey.KeyID, resealed.APIKey.Ciphertext, resealed.SecretKey.KeyID, resealed.SecretKey.Ciphertext,
+		old.APIKey.KeyID, old.APIKey.Ciphertext, old.SecretKey.KeyID, old.SecretKey.Ciphertext,
+	}}
+	err := s.db.transact(ctx, asRotator, eachRun, func(ctx context.Context, tx *txn) error {
+		return tx.run(ctx, "reseal credential", st)
 	})
 	if err != nil {
 		return false, err
 	}
-	return swapped, nil
+	return st.tag.RowsAffected() == 1, nil
+}
+
+func readSealedPairs(out *[]ports.SealedPair) func(pgx.Rows) error {
+	return func(rows pgx.Rows) error {
+		for rows.Next() {
+			var (
+				id                pgtype.UUID
+				owner             string
+				apiKey, secretKey credential.Sealed
+			)
+			if err := rows.Scan(&id, &owner, &apiKey.KeyID, &apiKey.Ciphertext, &secretKey.KeyID, &secretKey.Ciphertext); err != nil {
+				return err
+			}
+			uid, err := user.ParseID(owner)
+			if err != nil {
+				return fmt.Errorf("postgres: stored owner of credential %s: %w", domain.ID(id.Bytes), err)
+			}
+			*out = append(*out, ports.SealedPair{CredentialID: domain.ID(id.Bytes), Owner: uid, APIKey: apiKey, SecretKey: secretKey})
+		}
+		return nil
+	}
 }
 
 func sealedIsSet(s credential.Sealed) bool {

@@ -1,102 +1,158 @@
 package postgres_test
 
+// Sessions are resolved by the first statement of every transaction (docs/better-auth.md):
+// no cache, so every way a session ends is refused on the very next call, and nothing after
+// the refused statement runs.
+
 import (
 	"context"
-	"database/sql"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/brokerly/accounts/adapters/postgres"
 	"github.com/brokerly/accounts/adapters/postgres/pgtest"
+	"github.com/brokerly/accounts/domain/account"
+	"github.com/brokerly/accounts/domain/credential"
+	"github.com/brokerly/accounts/domain/user"
 	"github.com/brokerly/accounts/ports"
 )
 
-func TestLookupSession(t *testing.T) {
-	db, _ := pgtest.NewDB(t)
-	ctx := testContext(t)
-	store := postgres.NewSessionStore(db)
-	alice := pgtest.CreateUser(t, db)
+// adminPluginColumns are what Better Auth's admin plugin adds to "user" and "session".
+const adminPluginColumns = `ALTER TABLE "user" ADD COLUMN role text, ADD COLUMN banned boolean,
+	ADD COLUMN "banReason" text, ADD COLUMN "banExpires" timestamptz;
+	ALTER TABLE "session" ADD COLUMN "impersonatedBy" text`
 
-	live, expired, deleted := pgtest.RandomToken(), pgtest.RandomToken(), pgtest.RandomToken()
-	pgtest.CreateSession(t, db, alice, live, time.Now().Add(time.Hour))
-	pgtest.CreateSession(t, db, alice, expired, time.Now().Add(-time.Second))
-	pgtest.CreateSession(t, db, alice, deleted, time.Now().Add(time.Hour))
-	_, err := db.DB.ExecContext(ctx, `DELETE FROM "session" WHERE token = $1`, deleted)
-	require.NoError(t, err)
-
-	got, err := store.LookupSession(ctx, live)
-	require.NoError(t, err)
-	require.Equal(t, alice.String(), got)
-
-	for name, token := range map[string]string{
-		"expired":       expired,
-		"deleted":       deleted,
-		"unknown":       pgtest.RandomToken(),
-		"empty":         "",
-		"NUL byte":      live[:10] + "\x00",
-		"invalid UTF-8": "\xff\xfe",
-		"oversized":     strings.Repeat("a", 10_000),
-		"SQL-ish":       "' OR 1=1 --",
+func TestSessionEndsAreRefusedOnTheNextCall(t *testing.T) {
+	for name, end := range map[string]string{
+		"signed out":           `DELETE FROM "session" WHERE token = $1`,
+		"expired":              `UPDATE "session" SET "expiresAt" = now() - interval '1 second' WHERE token = $1`,
+		"user deleted":         `DELETE FROM "user" WHERE id = (SELECT "userId" FROM "session" WHERE token = $1)`,
+		"banned for good":      adminPluginColumns + `; UPDATE "user" SET banned = true WHERE id = (SELECT "userId" FROM "session" WHERE token = $1)`,
+		"banned for a while":   adminPluginColumns + `; UPDATE "user" SET banned = true, "banExpires" = now() + interval '1 hour' WHERE id = (SELECT "userId" FROM "session" WHERE token = $1)`,
+		"token moved to a bot": `UPDATE "session" SET token = token || 'x' WHERE token = $1`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			uid, err := store.LookupSession(ctx, token)
+			t.Parallel()
+			db, _ := pgtest.NewDB(t)
+			_, s := pgtest.SignIn(t, db)
+			acc := addAccount(t, db, s)
+			repo := postgres.NewAccountRepo(db)
+			_, err := repo.List(testContext(t), s)
+			require.NoError(t, err, "the control: the session works")
+
+			superuserExecMulti(t, db, end, s.Token())
+			_, err = repo.List(testContext(t), s)
 			require.ErrorIs(t, err, ports.ErrUnauthenticated)
-			require.Empty(t, uid)
+			_, err = postgres.NewCredentialRepo(db).List(testContext(t), s, acc.ID())
+			require.ErrorIs(t, err, ports.ErrUnauthenticated)
 		})
 	}
-
-	t.Run("DeletedUser", func(t *testing.T) {
-		bob := pgtest.CreateUser(t, db)
-		token := pgtest.RandomToken()
-		pgtest.CreateSession(t, db, bob, token, time.Now().Add(time.Hour))
-		_, err := db.DB.ExecContext(ctx, `DELETE FROM "user" WHERE id = $1`, bob.String())
-		require.NoError(t, err)
-		_, err = store.LookupSession(ctx, token)
-		require.ErrorIs(t, err, ports.ErrUnauthenticated)
-	})
 }
 
-func TestLookupSessionDatabaseDown(t *testing.T) {
-	db, err := postgres.Open(context.Background(), postgres.Config{URL: unreachableURL})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	_, err = postgres.NewSessionStore(db).LookupSession(testContext(t), pgtest.RandomToken())
-	require.ErrorIs(t, err, ports.ErrUnavailable)
-}
-
-func TestSessionFunctionIsLockedDown(t *testing.T) {
+// The admin plugin's ban only counts while it lasts; without the plugin's columns, or with
+// banned false, the session works.
+func TestSessionOfAnExpiredOrLiftedBanWorks(t *testing.T) {
+	t.Parallel()
 	db, _ := pgtest.NewDB(t)
-	ctx := testContext(t)
-	const fn = "public.accounts_session_lookup(text)"
+	superuserExec(t, db, adminPluginColumns)
+	for _, ban := range []string{
+		`UPDATE "user" SET banned = true, "banExpires" = now() - interval '1 second' WHERE id = $1`,
+		`UPDATE "user" SET banned = false WHERE id = $1`,
+		`UPDATE "user" SET banned = NULL WHERE id = $1`,
+	} {
+		u, s := pgtest.SignIn(t, db)
+		superuserExec(t, db, ban, u.String())
+		_, err := postgres.NewAccountRepo(db).List(testContext(t), s)
+		require.NoError(t, err, ban)
+	}
+}
 
-	var definer bool
-	var volatility, config string
-	require.NoError(t, db.DB.QueryRowContext(ctx,
-		`SELECT prosecdef, provolatile::text, array_to_string(proconfig, ',') FROM pg_proc WHERE oid = $1::regprocedure`, fn).
-		Scan(&definer, &volatility, &config))
-	require.True(t, definer)
-	require.Equal(t, "s", volatility, "STABLE")
-	require.Equal(t, "search_path=pg_catalog, pg_temp", config, "search_path is pinned")
+// A refused session stops the whole transaction at its first statement: the write queued
+// behind it in the same round trip never happens.
+func TestRefusedSessionRunsNothingAfterIt(t *testing.T) {
+	t.Parallel()
+	db, _ := pgtest.NewDB(t)
+	_, s := pgtest.SignIn(t, db)
+	acc := addAccount(t, db, s)
+	c := addCredential(t, db, s, acc, "Kept")
+	before := rowDigest(t, db, "user_credentials", c.ID())
+	pgtest.EndSession(t, db, s)
 
-	var public, app bool
-	require.NoError(t, db.DB.QueryRowContext(ctx,
-		`SELECT has_function_privilege('public', $1::regprocedure, 'EXECUTE'),
-		        has_function_privilege($2, $1::regprocedure, 'EXECUTE')`, fn, postgres.AppRole).Scan(&public, &app))
-	require.False(t, public, "PUBLIC cannot execute it")
-	require.True(t, app, "the restricted role can")
-
-	// The restricted role resolves sessions through it without any grant on the tables.
-	alice := pgtest.CreateUser(t, db)
-	token := pgtest.RandomToken()
-	pgtest.CreateSession(t, db, alice, token, time.Now().Add(time.Hour))
-	err := asApp(t, db, nil, func(ctx context.Context, tx *sql.Tx) error {
-		var uid sql.NullString
-		require.NoError(t, tx.QueryRowContext(ctx, `SELECT user_id FROM public.accounts_session_lookup($1)`, token).Scan(&uid))
-		require.Equal(t, alice.String(), uid.String)
+	require.ErrorIs(t, postgres.NewCredentialRepo(db).Delete(testContext(t), s, c.ID()), ports.ErrUnauthenticated)
+	_, err := postgres.NewCredentialRepo(db).Update(testContext(t), s, c.ID(), func(c *credential.Credential) error {
+		t.Error("change must not run for a refused session")
 		return nil
 	})
+	require.ErrorIs(t, err, ports.ErrUnauthenticated)
+	require.Equal(t, before, rowDigest(t, db, "user_credentials", c.ID()))
+
+	// The same through the raw chokepoint: the statement after the context one does not run.
+	err = db.AsUser(testContext(t), s, func(ctx context.Context, q *pgx.Conn) error {
+		t.Error("nothing runs after a refused session")
+		return nil
+	})
+	require.ErrorIs(t, err, ports.ErrUnauthenticated)
+}
+
+// Resolving records whom the session belongs to, for the request's log line.
+func TestResolvedSessionRemembersItsUser(t *testing.T) {
+	t.Parallel()
+	db, _ := pgtest.NewDB(t)
+	u, s := pgtest.SignIn(t, db)
+	_, ok := s.User()
+	require.False(t, ok, "not before a store has resolved it")
+	_, err := postgres.NewAccountRepo(db).List(testContext(t), s)
 	require.NoError(t, err)
+	got, ok := s.User()
+	require.True(t, ok)
+	require.Equal(t, u, got)
+}
+
+// A session resolves to exactly its own user: two sessions of one user share the account,
+// and another user's session never sees it.
+func TestSessionsOfOneUserShareTheAccount(t *testing.T) {
+	t.Parallel()
+	db, _ := pgtest.NewDB(t)
+	u, first := pgtest.SignIn(t, db)
+	second := pgtest.NewSession(t, db, u)
+	_, other := pgtest.SignIn(t, db)
+	repo := postgres.NewAccountRepo(db)
+	open := func(owner user.ID) (account.Account, error) {
+		name, err := account.ParseName("Mine")
+		if err != nil {
+			return account.Account{}, err
+		}
+		return account.New(owner, name, time.Now())
+	}
+	mine, created, err := repo.AddIfAbsent(testContext(t), first, open)
+	require.NoError(t, err)
+	require.True(t, created)
+	again, created, err := repo.AddIfAbsent(testContext(t), second, open)
+	require.NoError(t, err)
+	require.False(t, created)
+	require.Equal(t, mine, again)
+	theirs, err := repo.List(testContext(t), other)
+	require.NoError(t, err)
+	require.Empty(t, theirs)
+}
+
+// superuserExecMulti runs a fixture that may hold several statements, with $1 = arg.
+func superuserExecMulti(t *testing.T, db *postgres.DB, sql, arg string) {
+	t.Helper()
+	require.NoError(t, db.Raw(testContext(t), func(ctx context.Context, q *pgx.Conn) error {
+		for _, stmt := range strings.Split(sql, ";") {
+			args := []any{}
+			if strings.Contains(stmt, "$1") {
+				args = append(args, arg)
+			}
+			if _, err := q.Exec(ctx, stmt, args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
 }

@@ -2,14 +2,14 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/uptrace/bun"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/puddle/v2"
 
 	"github.com/brokerly/accounts/domain/user"
 	"github.com/brokerly/accounts/ports"
@@ -29,97 +29,86 @@ const (
 )
 
 // Transaction-local guards (design rule 11). A role's own settings (ALTER ROLE ... SET) are
-// applied only at login, never by SET ROLE, so they are set here, in the same statement as
-// the RLS context.
+// applied only at login, never by a role switch, so they are set in the context statement.
 const (
 	txStatementTimeout = 5 * time.Second  // the HTTP request deadline
 	txLockTimeout      = 3 * time.Second  // a blocked row lock fails instead of hanging
 	txIdleTimeout      = 10 * time.Second // a stalled client cannot pin locks and a connection
 )
 
-// setContextSQL is the first statement of every transaction on the service's tables, one
-// round trip. set_config(..., true) is SET LOCAL: it ends with the transaction, so nothing
-// leaks through the pool, and set_config('role', ...) drops even a superuser login's rights
-// until then. A zero user id sets the empty string, which the policies treat as "no rows";
-// it is not special-cased.
-const setContextSQL = `SELECT set_config('role', $1, true),
-	set_config('app.current_user_id', $2, true),
-	set_config('statement_timeout', $3, true),
-	set_config('lock_timeout', $4, true),
-	set_config('idle_in_transaction_session_timeout', $5, true)`
+// guardsSQL sets the guards above as constants of the statement's text (in milliseconds,
+// the unit these settings default to), so they cost no bind parameter.
+var guardsSQL = fmt.Sprintf(`
+	set_config('statement_timeout', '%d', true),
+	set_config('lock_timeout', '%d', true),
+	set_config('idle_in_transaction_session_timeout', '%d', true)`,
+	txStatementTimeout.Milliseconds(), txLockTimeout.Milliseconds(), txIdleTimeout.Milliseconds())
 
-// readOnlySQL ends setContextSQL in read-only transactions: whatever fn tries, nothing in
-// them can write.
-const readOnlySQL = `,
-	set_config('transaction_read_only', 'on', true)`
+// sessionContextSQL is the first statement of every transaction a user's session acts in,
+// and the only place a session is resolved. Its scalar subquery runs as the login role
+// (permissions are checked when the statement starts): it finds the session with the
+// token $1 that is unexpired and whose user exists and is not banned — Better Auth's admin
+// plugin adds "banned" and "banExpires", and to_jsonb reads them where they exist and
+// yields NULL where they do not. The user becomes app.current_user_id, and only then does
+// the role drop to accounts_app for the rest of the transaction. A token that resolves to
+// no one makes accounts_no_session() (migration 008) raise SQLSTATE 28000: the transaction
+// aborts and nothing queued after this statement runs. set_config(..., true) is SET LOCAL:
+// everything ends with the transaction, so nothing leaks through the pool or a
+// transaction-pooling PgBouncer.
+var sessionContextSQL = `SELECT set_config('app.current_user_id', coalesce((
+		SELECT s."userId" FROM public."session" s JOIN public."user" u ON u.id = s."userId"
+		WHERE s.token = $1 AND s."expiresAt" > now()
+		  AND (to_jsonb(u) ->> 'banned' IS DISTINCT FROM 'true'
+		       OR (to_jsonb(u) ->> 'banExpires')::timestamptz <= now())
+	), public.accounts_no_session()), true),
+	set_config('role', 'accounts_app', true),` + guardsSQL
 
-// Transactor is the one way user-scoped code reaches the service's tables. Its
-// transactions run on a pgx connection borrowed from bun's pool (Conn.Raw), so that the
-// context statement travels in the same round trip as the first query (see pgTx); the
-// RotationStore and the audit begin theirs in inRoleTx, below.
-type Transactor struct {
-	db *bun.DB
+// roleContextSQL starts the transactions that act for no user (key rotation, the audit's
+// probe): the role $1 and an empty user, which the policies treat as "no rows".
+var roleContextSQL = `SELECT set_config('role', $1, true),
+	set_config('app.current_user_id', '', true),` + guardsSQL
+
+// currentUserSQL is how every user-scoped query filters on its own user, besides the
+// policies (design rule 4): the value the context statement set.
+const currentUserSQL = `current_setting('app.current_user_id', true)`
+
+// scope is whom a transaction acts as.
+type scope struct {
+	role    dbRole
+	session user.Session // resolved by the context statement; zero for role-only scopes
+	// gated transactions wait for the row-level security audit (gate.go); only the audit's
+	// own probe runs before it.
+	gated bool
 }
 
-var _ ports.Transactor = (*Transactor)(nil)
+// asUser acts as the user the session resolves to.
+func asUser(s user.Session) scope { return scope{role: appRole, session: s, gated: true} }
 
-func NewTransactor(db *bun.DB) *Transactor {
-	return &Transactor{db: db}
-}
+// asRotator acts as key rotation: every row's sealed columns, no user.
+var asRotator = scope{role: rotatorRole, gated: true}
 
-// Within runs fn in one transaction as actor. Errors from fn come back unchanged (the
-// repositories translate their own); a failure to begin, set up or commit is translated.
-func (t *Transactor) Within(ctx context.Context, actor user.ID, fn func(context.Context, ports.Repositories) error) error {
-	return t.withTx(ctx, actor, explicitTx, fn)
-}
+// asNobody is accounts_app with no user, for the audit's probe.
+var asNobody = scope{role: appRole}
 
-// EachCall runs each repository call of fn in an implicit transaction of its own (the
-// extended protocol runs everything up to Sync as one) whose first statement sets the
-// context: a one-call fn costs one round trip and no BEGIN or COMMIT.
-func (t *Transactor) EachCall(ctx context.Context, actor user.ID, fn func(context.Context, ports.Repositories) error) error {
-	return t.withTx(ctx, actor, implicitTx, fn)
-}
+// asLogin stays the login role, for the audit's reading of the catalogs: it touches no
+// table of the service, and runs before the gate is open.
+var asLogin = scope{}
 
-// Read is EachCall with every transaction read-only.
-func (t *Transactor) Read(ctx context.Context, actor user.ID, fn func(context.Context, ports.Repositories) error) error {
-	return t.withTx(ctx, actor, readOnlyTx, fn)
-}
-
-// txMode is how a pgTx groups its statements into transactions.
+// txMode is how a transaction's runs map onto PostgreSQL transactions.
 type txMode int
 
 const (
-	explicitTx txMode = iota // BEGIN ... COMMIT around all of fn
-	implicitTx               // each batch of statements is its own transaction
-	readOnlyTx               // implicitTx, read-only
+	// eachRun makes every run an implicit transaction of its own (the extended protocol
+	// runs everything up to Sync as one), context statement first: one round trip for one
+	// run, and no BEGIN or COMMIT to parse. Runs of one call need no common snapshot.
+	eachRun txMode = iota
+	// oneTx wraps all runs in BEGIN ... COMMIT: for work that must read, decide and write on
+	// one locked state. BEGIN and the context statement go out with the first run.
+	oneTx
 )
 
-func (t *Transactor) withTx(ctx context.Context, actor user.ID, mode txMode, fn func(context.Context, ports.Repositories) error) error {
-	conn, err := t.db.Conn(ctx) // bounded by the pool's acquire timeout
-	if err != nil {
-		return translate("acquire a connection", err)
-	}
-	defer conn.Close()
-	var fnErr error
-	err = conn.Raw(func(driverConn any) error {
-		tx := &pgTx{conn: driverConn.(*stdlib.Conn).Conn(), actor: actor.String(), mode: mode}
-		defer tx.abandon() // a panic in fn must not leave the transaction open
-		fnErr = fn(ctx, ports.Repositories{
-			Accounts:    &accountRepo{tx: tx, actor: actor},
-			Credentials: &credentialRepo{tx: tx, actor: actor},
-		})
-		return tx.end(ctx, fnErr)
-	})
-	if fnErr != nil {
-		return fnErr // rolled back; already in the service's vocabulary
-	}
-	// The commit failed. It is ambiguous (it may have been applied); the caller must not
-	// blindly retry a non-idempotent write.
-	return translate("transaction", err)
-}
-
-// statement is one query of a pipelined batch. read consumes its rows; without it only
-// the command tag is kept, in tag.
+// statement is one query of a pipelined run. read consumes its rows; without it only the
+// command tag is kept, in tag.
 type statement struct {
 	sql  string
 	args []any
@@ -127,145 +116,157 @@ type statement struct {
 	tag  pgconn.CommandTag
 }
 
-// pgTx is one user-scoped transaction on a pgx connection. Nothing is sent until the first
-// statement, which goes out in a single round trip behind BEGIN and setContextSQL: the
-// context is always the transaction's first statement, and costs no round trip of its own.
-// In the implicit modes there is no BEGIN: every batch is its own implicit transaction,
-// context first.
-type pgTx struct {
-	conn   *pgx.Conn
-	actor  string
-	mode   txMode
-	begun  bool
-	failed bool
+// txn is one transaction on the service's tables, on one pooled connection.
+type txn struct {
+	conn  *pgx.Conn
+	scope scope
+	mode  txMode
+	// owner is the user the session resolved to, once a context statement has run.
+	owner user.ID
+	open  bool // oneTx: BEGIN has been sent and neither COMMIT nor ROLLBACK yet
 }
 
-// run sends stmts, with the transaction's setup if it has not begun, in one round trip.
-func (tx *pgTx) run(ctx context.Context, stmts ...*statement) error {
-	var b pgx.Batch
-	setup := 0
-	switch {
-	case tx.mode == readOnlyTx:
-		b.Queue(setContextSQL+readOnlySQL, tx.contextArgs()...)
-		setup = 1
-	case tx.mode == implicitTx:
-		b.Queue(setContextSQL, tx.contextArgs()...)
-		setup = 1
-	case !tx.begun:
-		b.Queue("BEGIN")
-		b.Queue(setContextSQL, tx.contextArgs()...)
-		setup, tx.begun = 2, true
-	}
-	for _, st := range stmts {
-		b.Queue(st.sql, st.args...)
-	}
-	results := tx.conn.SendBatch(ctx, &b)
-	err := tx.readResults(results, setup, stmts)
-	if closeErr := results.Close(); err == nil {
-		err = closeErr
-	}
-	if err != nil {
-		tx.failed = true
-	}
-	return err
-}
-
-func (tx *pgTx) readResults(results pgx.BatchResults, setup int, stmts []*statement) error {
-	for range setup {
-		if _, err := results.Exec(); err != nil {
-			return fmt.Errorf("set the transaction context: %w", err)
-		}
-	}
-	for _, st := range stmts {
-		if st.read == nil {
-			tag, err := results.Exec()
-			if err != nil {
-				return err
-			}
-			st.tag = tag
-			continue
-		}
-		rows, err := results.Query()
-		if err != nil {
-			return err
-		}
-		err = st.read(rows)
-		rows.Close()
-		if err == nil {
-			err = rows.Err()
-		}
-		if err != nil {
+// transact is the one way to the service's tables: it waits for the audit's gate (for
+// gated scopes), borrows a connection under the acquire timeout, and runs fn, whose
+// statements all go through tx.run, so each transaction starts with its context
+// statement. In oneTx mode it commits when fn returns nil and rolls back otherwise (also
+// when fn panics). Errors from fn come back as fn returned them.
+func (db *DB) transact(ctx context.Context, sc scope, mode txMode, fn func(ctx context.Context, tx *txn) error) error {
+	if sc.gated {
+		if err := db.gate.admit(); err != nil {
 			return err
 		}
 	}
-	return nil
-}
-
-func (tx *pgTx) contextArgs() []any {
-	return []any{string(appRole), tx.actor, millis(txStatementTimeout), millis(txLockTimeout), millis(txIdleTimeout)}
-}
-
-// end commits when fn succeeded and rolls back otherwise.
-func (tx *pgTx) end(ctx context.Context, fnErr error) error {
-	if !tx.begun {
-		return nil
+	if sc.role == appRole && sc.gated && sc.session.IsZero() {
+		return fmt.Errorf("postgres: no session: %w", ports.ErrUnauthenticated)
 	}
-	tx.begun = false
-	if fnErr != nil || tx.failed {
-		tx.rollback()
-		return nil
-	}
-	tag, err := tx.conn.Exec(ctx, "COMMIT")
+	conn, err := db.acquire(ctx)
 	if err != nil {
 		return err
 	}
-	if tag.String() != "COMMIT" { // the server rolled back instead (an aborted transaction)
-		return fmt.Errorf("postgres: commit answered %q", tag.String())
+	defer conn.Release() // a connection left inside a transaction is destroyed, not reused
+	tx := &txn{conn: conn.Conn(), scope: sc, mode: mode}
+	defer tx.abandon()
+	if err := fn(ctx, tx); err != nil {
+		return err
+	}
+	if tx.open {
+		return tx.commit(ctx)
 	}
 	return nil
 }
 
-// abandon rolls back a transaction that end never finished (fn panicked).
-func (tx *pgTx) abandon() {
-	if tx.begun {
-		tx.rollback()
+// errAcquireTimeout is what a caller gets when no connection became free in time: a
+// timeout (504), not an outage, because the database may be fine and merely saturated.
+var errAcquireTimeout = fmt.Errorf("postgres: no pooled connection became free in time: %w", ports.ErrTimeout)
+
+// errPoolClosed is an acquire after Close (a request racing shutdown): unavailable.
+var errPoolClosed = fmt.Errorf("postgres: the connection pool is closed: %w", ports.ErrUnavailable)
+
+func (db *DB) acquire(ctx context.Context) (*pgxpool.Conn, error) {
+	acquireCtx, cancel := context.WithTimeoutCause(ctx, db.acquireTimeout, errAcquireTimeout)
+	defer cancel()
+	conn, err := db.pool.Acquire(acquireCtx)
+	switch {
+	case err == nil:
+		return conn, nil
+	case errors.Is(err, puddle.ErrClosedPool):
+		return nil, errPoolClosed
+	case ctx.Err() == nil && errors.Is(context.Cause(acquireCtx), errAcquireTimeout):
+		// Only our own deadline fired; the caller's deadline or cancellation is reported
+		// as it is.
+		return nil, fmt.Errorf("%w (waited %s): %w", errAcquireTimeout, db.acquireTimeout, err)
 	}
+	return nil, translate("acquire a connection", err)
 }
 
-// rollback gets a fresh deadline: the request's may be what ended the transaction. If it
-// fails the connection is broken, and the pool discards connections left in a transaction.
-func (tx *pgTx) rollback() {
-	tx.begun = false
+// run sends stmts in one round trip, preceded by what the transaction needs first: in
+// eachRun mode the context statement every time; in oneTx mode BEGIN and the context
+// statement the first time. Errors are translated into the service's vocabulary, op
+// naming the operation.
+func (tx *txn) run(ctx context.Context, op string, stmts ...*statement) error {
+	return tx.send(ctx, op, false, stmts)
+}
+
+// commit sends stmts and COMMIT in one round trip (oneTx only), ending the transaction.
+func (tx *txn) commit(ctx context.Context, stmts ...*statement) error {
+	if tx.mode != oneTx {
+		return fmt.Errorf("postgres: commit outside an explicit transaction")
+	}
+	return tx.send(ctx, "commit", true, stmts)
+}
+
+func (tx *txn) send(ctx context.Context, op string, commit bool, stmts []*statement) error {
+	var b pgx.Batch
+	if tx.mode == eachRun || !tx.open {
+		if tx.mode == oneTx {
+			b.Queue("BEGIN")
+			tx.open = true
+		}
+		tx.queueContext(&b)
+	}
+	for _, st := range stmts {
+		q := b.Queue(st.sql, st.args...)
+		if st.read != nil {
+			q.Query(st.read)
+		} else {
+			q.Exec(func(tag pgconn.CommandTag) error { st.tag = tag; return nil })
+		}
+	}
+	if commit {
+		b.Queue("COMMIT").Exec(func(tag pgconn.CommandTag) error {
+			tx.open = false
+			if tag.String() != "COMMIT" { // the server rolled back instead (an aborted transaction)
+				return fmt.Errorf("postgres: commit answered %q", tag.String())
+			}
+			return nil
+		})
+	}
+	if err := tx.conn.SendBatch(ctx, &b).Close(); err != nil {
+		// A failed commit is ambiguous (it may have been applied): the caller must not
+		// blindly retry a non-idempotent write.
+		return translate(op, err)
+	}
+	return nil
+}
+
+// queueContext queues the scope's context statement. For a session it also learns, from
+// the statement's result, whom the session resolved to.
+func (tx *txn) queueContext(b *pgx.Batch) {
+	switch {
+	case tx.scope.role == "":
+		return
+	case tx.scope.session.IsZero():
+		b.Queue(roleContextSQL, string(tx.scope.role))
+		return
+	}
+	b.Queue(sessionContextSQL, tx.scope.session.Token()).QueryRow(func(row pgx.Row) error {
+		var owner string
+		if err := row.Scan(&owner, nil, nil, nil, nil); err != nil { // the rest echo the settings
+			return err
+		}
+		id, err := user.ParseID(owner)
+		if err != nil {
+			return fmt.Errorf("postgres: the session resolved to an unusable user id: %w", err)
+		}
+		if !tx.owner.IsZero() && tx.owner != id {
+			return fmt.Errorf("postgres: the session resolved to another user than before")
+		}
+		tx.owner = id
+		tx.scope.session.Resolved(id)
+		return nil
+	})
+}
+
+// abandon rolls back a transaction that was neither committed nor rolled back: fn failed
+// or panicked. It gets a fresh deadline, since the request's may be what ended it; if the
+// rollback fails, the connection is broken and the pool destroys it on release.
+func (tx *txn) abandon() {
+	if !tx.open {
+		return
+	}
+	tx.open = false
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_, _ = tx.conn.Exec(ctx, "ROLLBACK")
-}
-
-// inRoleTx is the one place a transaction on the service's tables begins (the Transactor
-// for users, the RotationStore for key rotation): it runs fn in bun's RunInTx after
-// setContextSQL has switched to role and set the user context and the timeouts. userID ""
-// is no user at all. Errors from fn come back unchanged; a failure to begin, set up or
-// commit is translated.
-func inRoleTx(ctx context.Context, db *bun.DB, role dbRole, userID string, fn func(context.Context, bun.Tx) error) error {
-	var fnErr error
-	err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		// tx.Tx is the plain *sql.Tx, so $n are real bind parameters, not bun formatting.
-		if _, err := tx.Tx.ExecContext(ctx, setContextSQL, string(role), userID,
-			millis(txStatementTimeout), millis(txLockTimeout), millis(txIdleTimeout)); err != nil {
-			return fmt.Errorf("set the transaction context: %w", err)
-		}
-		fnErr = fn(ctx, tx)
-		return fnErr
-	})
-	if fnErr != nil {
-		return fnErr // rolled back; already in the service's vocabulary
-	}
-	// Begin, the context statement or commit failed. A failed commit is ambiguous (it may
-	// have been applied); the caller must not blindly retry a non-idempotent write.
-	return translate("transaction", err)
-}
-
-// millis renders d as a GUC value in milliseconds, the unit the timeouts default to.
-func millis(d time.Duration) string {
-	return strconv.FormatInt(d.Milliseconds(), 10)
 }

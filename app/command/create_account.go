@@ -12,20 +12,20 @@ import (
 
 // CreateAccount opens the user's one account.
 type CreateAccount struct {
-	Actor user.ID
-	Name  string // as typed by the user; validated here
+	Session user.Session
+	Name    string // as typed by the user; validated here
 }
 
 type CreateAccountHandler struct {
-	tx    ports.Transactor
-	clock ports.Clock
+	accounts ports.AccountRepository
+	clock    ports.Clock
 }
 
-func NewCreateAccountHandler(tx ports.Transactor, clock ports.Clock) CreateAccountHandler {
-	if tx == nil || clock == nil {
-		panic("command: CreateAccountHandler needs a transactor and a clock")
+func NewCreateAccountHandler(accounts ports.AccountRepository, clock ports.Clock) CreateAccountHandler {
+	if accounts == nil || clock == nil {
+		panic("command: CreateAccountHandler needs an account repository and a clock")
 	}
-	return CreateAccountHandler{tx: tx, clock: clock}
+	return CreateAccountHandler{accounts: accounts, clock: clock}
 }
 
 // Handle fails with a *domain.ValidationError for a bad name and domain.ErrAlreadyExists
@@ -35,12 +35,9 @@ func (h CreateAccountHandler) Handle(ctx context.Context, cmd CreateAccount) (ac
 	if err != nil {
 		return account.Account{}, err
 	}
-	acc, err := account.New(cmd.Actor, name, h.clock.Now())
-	if err != nil {
-		return account.Account{}, fmt.Errorf("create account: %w", err)
-	}
-	err = h.tx.EachCall(ctx, cmd.Actor, func(ctx context.Context, r ports.Repositories) error {
-		return r.Accounts.Add(ctx, acc)
+	now := h.clock.Now()
+	acc, err := h.accounts.Add(ctx, cmd.Session, func(owner user.ID) (account.Account, error) {
+		return account.New(owner, name, now)
 	})
 	if err != nil {
 		return account.Account{}, fmt.Errorf("create account: %w", err)

@@ -27,18 +27,18 @@ func mustUser(t *testing.T, id string) user.ID {
 func TestCreateAccount(t *testing.T) {
 	ctx := context.Background()
 	store := memory.NewStore()
-	create := command.NewCreateAccountHandler(store, apptest.NewClock(start))
-	list := query.NewListAccountsHandler(store)
+	create := command.NewCreateAccountHandler(store.Accounts(), apptest.NewClock(start))
+	list := query.NewListAccountsHandler(store.Accounts())
 	alice := mustUser(t, "alice")
 
-	acc, err := create.Handle(ctx, command.CreateAccount{Actor: alice, Name: "  Main  "})
+	acc, err := create.Handle(ctx, command.CreateAccount{Session: store.SignIn(alice), Name: "  Main  "})
 	require.NoError(t, err)
 	require.Equal(t, "Main", acc.Name().String())
 	require.Equal(t, alice, acc.Owner())
 	require.True(t, acc.Active())
 	require.Equal(t, start, acc.CreatedAt())
 
-	got, err := list.Handle(ctx, query.ListAccounts{Actor: alice})
+	got, err := list.Handle(ctx, query.ListAccounts{Session: store.SignIn(alice)})
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 	require.Equal(t, acc, got[0])
@@ -47,15 +47,15 @@ func TestCreateAccount(t *testing.T) {
 func TestCreateAccountTwiceIsAlreadyExists(t *testing.T) {
 	ctx := context.Background()
 	store := memory.NewStore()
-	create := command.NewCreateAccountHandler(store, apptest.NewClock(start))
+	create := command.NewCreateAccountHandler(store.Accounts(), apptest.NewClock(start))
 	alice := mustUser(t, "alice")
 
-	_, err := create.Handle(ctx, command.CreateAccount{Actor: alice, Name: "First"})
+	_, err := create.Handle(ctx, command.CreateAccount{Session: store.SignIn(alice), Name: "First"})
 	require.NoError(t, err)
-	_, err = create.Handle(ctx, command.CreateAccount{Actor: alice, Name: "Second"})
+	_, err = create.Handle(ctx, command.CreateAccount{Session: store.SignIn(alice), Name: "Second"})
 	require.ErrorIs(t, err, domain.ErrAlreadyExists)
 
-	got, err := query.NewListAccountsHandler(store).Handle(ctx, query.ListAccounts{Actor: alice})
+	got, err := query.NewListAccountsHandler(store.Accounts()).Handle(ctx, query.ListAccounts{Session: store.SignIn(alice)})
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 	require.Equal(t, "First", got[0].Name().String())
@@ -64,16 +64,16 @@ func TestCreateAccountTwiceIsAlreadyExists(t *testing.T) {
 func TestCreateAccountRefusesBadNameAndStoresNothing(t *testing.T) {
 	ctx := context.Background()
 	store := memory.NewStore()
-	create := command.NewCreateAccountHandler(store, apptest.NewClock(start))
+	create := command.NewCreateAccountHandler(store.Accounts(), apptest.NewClock(start))
 	alice := mustUser(t, "alice")
 
 	for _, name := range []string{"", "   ", "tab\there", string(make([]byte, 300))} {
-		_, err := create.Handle(ctx, command.CreateAccount{Actor: alice, Name: name})
+		_, err := create.Handle(ctx, command.CreateAccount{Session: store.SignIn(alice), Name: name})
 		var verr *domain.ValidationError
 		require.ErrorAs(t, err, &verr, "%q", name)
 		require.Equal(t, "account_name", verr.Field)
 	}
-	got, err := query.NewListAccountsHandler(store).Handle(ctx, query.ListAccounts{Actor: alice})
+	got, err := query.NewListAccountsHandler(store.Accounts()).Handle(ctx, query.ListAccounts{Session: store.SignIn(alice)})
 	require.NoError(t, err)
 	require.Empty(t, got)
 }
@@ -81,16 +81,16 @@ func TestCreateAccountRefusesBadNameAndStoresNothing(t *testing.T) {
 func TestCreateAccountIsPerUser(t *testing.T) {
 	ctx := context.Background()
 	store := memory.NewStore()
-	create := command.NewCreateAccountHandler(store, apptest.NewClock(start))
-	list := query.NewListAccountsHandler(store)
+	create := command.NewCreateAccountHandler(store.Accounts(), apptest.NewClock(start))
+	list := query.NewListAccountsHandler(store.Accounts())
 	alice, bob := mustUser(t, "alice"), mustUser(t, "bob")
 
-	_, err := create.Handle(ctx, command.CreateAccount{Actor: alice, Name: "Alice's"})
+	_, err := create.Handle(ctx, command.CreateAccount{Session: store.SignIn(alice), Name: "Alice's"})
 	require.NoError(t, err)
-	_, err = create.Handle(ctx, command.CreateAccount{Actor: bob, Name: "Bob's"})
+	_, err = create.Handle(ctx, command.CreateAccount{Session: store.SignIn(bob), Name: "Bob's"})
 	require.NoError(t, err, "another user's account must not block bob")
 
-	got, err := list.Handle(ctx, query.ListAccounts{Actor: bob})
+	got, err := list.Handle(ctx, query.ListAccounts{Session: store.SignIn(bob)})
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 	require.Equal(t, "Bob's", got[0].Name().String())
@@ -99,14 +99,14 @@ func TestCreateAccountIsPerUser(t *testing.T) {
 func TestConcurrentCreatesGiveOneAccount(t *testing.T) {
 	ctx := context.Background()
 	store := memory.NewStore()
-	create := command.NewCreateAccountHandler(store, apptest.NewClock(start))
+	create := command.NewCreateAccountHandler(store.Accounts(), apptest.NewClock(start))
 	alice := mustUser(t, "alice")
 
 	var wg sync.WaitGroup
 	errs := make([]error, 30)
 	for i := range errs {
 		wg.Go(func() {
-			_, errs[i] = create.Handle(ctx, command.CreateAccount{Actor: alice, Name: "Main"})
+			_, errs[i] = create.Handle(ctx, command.CreateAccount{Session: store.SignIn(alice), Name: "Main"})
 		})
 	}
 	wg.Wait()

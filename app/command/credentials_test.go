@@ -32,19 +32,19 @@ func newCredentialFixture(t *testing.T) *credentialFixture {
 		store: memory.NewStore(), cipher: apptest.NewCipher("k1"), clock: apptest.NewClock(start),
 		alice: mustUser(t, "alice"), bob: mustUser(t, "bob"),
 	}
-	create := command.NewCreateAccountHandler(f.store, f.clock)
+	create := command.NewCreateAccountHandler(f.store.Accounts(), f.clock)
 	var err error
-	f.aliceAccount, err = create.Handle(context.Background(), command.CreateAccount{Actor: f.alice, Name: "A"})
+	f.aliceAccount, err = create.Handle(context.Background(), command.CreateAccount{Session: f.store.SignIn(f.alice), Name: "A"})
 	require.NoError(t, err)
-	f.bobAccount, err = create.Handle(context.Background(), command.CreateAccount{Actor: f.bob, Name: "B"})
+	f.bobAccount, err = create.Handle(context.Background(), command.CreateAccount{Session: f.store.SignIn(f.bob), Name: "B"})
 	require.NoError(t, err)
 	return f
 }
 
 func (f *credentialFixture) storeCredential(t *testing.T, actor user.ID, accountID domain.ID, apiKey string) credential.Credential {
 	t.Helper()
-	c, err := command.NewStoreCredentialHandler(f.store, f.cipher, f.clock).Handle(context.Background(), command.StoreCredential{
-		Actor: actor, AccountID: accountID.String(), CredentialType: "alpaca", APIKey: apiKey, SecretKey: "secret-" + apiKey,
+	c, err := command.NewStoreCredentialHandler(f.store.Credentials(), f.cipher, f.clock).Handle(context.Background(), command.StoreCredential{
+		Session: f.store.SignIn(actor), AccountID: accountID.String(), CredentialType: "alpaca", APIKey: apiKey, SecretKey: "secret-" + apiKey,
 	})
 	require.NoError(t, err)
 	f.clock.Advance(1000)
@@ -53,13 +53,7 @@ func (f *credentialFixture) storeCredential(t *testing.T, actor user.ID, account
 
 func (f *credentialFixture) get(t *testing.T, actor user.ID, id domain.ID) (credential.Credential, error) {
 	t.Helper()
-	var c credential.Credential
-	err := f.store.Within(context.Background(), actor, func(ctx context.Context, r ports.Repositories) error {
-		var err error
-		c, err = r.Credentials.Get(ctx, id)
-		return err
-	})
-	return c, err
+	return f.store.Credentials().Get(context.Background(), f.store.SignIn(actor), id)
 }
 
 func (f *credentialFixture) open(t *testing.T, c credential.Credential, field credential.Field) string {
@@ -92,8 +86,8 @@ func TestStoreCredentialSealsBothValuesWithDefaults(t *testing.T) {
 
 func TestStoreCredentialUnderAnotherUsersAccountIsNotFound(t *testing.T) {
 	f := newCredentialFixture(t)
-	_, err := command.NewStoreCredentialHandler(f.store, f.cipher, f.clock).Handle(context.Background(), command.StoreCredential{
-		Actor: f.bob, AccountID: f.aliceAccount.ID().String(), CredentialType: "alpaca", APIKey: "K", SecretKey: "S",
+	_, err := command.NewStoreCredentialHandler(f.store.Credentials(), f.cipher, f.clock).Handle(context.Background(), command.StoreCredential{
+		Session: f.store.SignIn(f.bob), AccountID: f.aliceAccount.ID().String(), CredentialType: "alpaca", APIKey: "K", SecretKey: "S",
 	})
 	require.ErrorIs(t, err, domain.ErrNotFound)
 }
@@ -101,8 +95,8 @@ func TestStoreCredentialUnderAnotherUsersAccountIsNotFound(t *testing.T) {
 // The nil UUID is well formed but names no account: not found, never an internal error.
 func TestStoreCredentialUnderTheNilUUIDIsNotFound(t *testing.T) {
 	f := newCredentialFixture(t)
-	_, err := command.NewStoreCredentialHandler(f.store, f.cipher, f.clock).Handle(context.Background(), command.StoreCredential{
-		Actor: f.alice, AccountID: "00000000-0000-0000-0000-000000000000", CredentialType: "alpaca", APIKey: "K", SecretKey: "S",
+	_, err := command.NewStoreCredentialHandler(f.store.Credentials(), f.cipher, f.clock).Handle(context.Background(), command.StoreCredential{
+		Session: f.store.SignIn(f.alice), AccountID: "00000000-0000-0000-0000-000000000000", CredentialType: "alpaca", APIKey: "K", SecretKey: "S",
 	})
 	require.ErrorIs(t, err, domain.ErrNotFound)
 }
@@ -110,8 +104,8 @@ func TestStoreCredentialUnderTheNilUUIDIsNotFound(t *testing.T) {
 func TestStoreCredentialReportsEveryInvalidField(t *testing.T) {
 	f := newCredentialFixture(t)
 	empty := " "
-	_, err := command.NewStoreCredentialHandler(f.store, f.cipher, f.clock).Handle(context.Background(), command.StoreCredential{
-		Actor: f.alice, AccountID: "nope", CredentialType: "binance", Environment: "sandbox", APIKey: "", SecretKey: "has space", Nickname: &empty,
+	_, err := command.NewStoreCredentialHandler(f.store.Credentials(), f.cipher, f.clock).Handle(context.Background(), command.StoreCredential{
+		Session: f.store.SignIn(f.alice), AccountID: "nope", CredentialType: "binance", Environment: "sandbox", APIKey: "", SecretKey: "has space", Nickname: &empty,
 	})
 	var verrs domain.ValidationErrors
 	require.ErrorAs(t, err, &verrs)
@@ -125,11 +119,11 @@ func TestStoreCredentialReportsEveryInvalidField(t *testing.T) {
 func TestUpdateCredential(t *testing.T) {
 	f := newCredentialFixture(t)
 	c := f.storeCredential(t, f.alice, f.aliceAccount.ID(), "AKOLD")
-	update := command.NewUpdateCredentialHandler(f.store, f.cipher, f.clock)
+	update := command.NewUpdateCredentialHandler(f.store.Credentials(), f.cipher, f.clock)
 	nick, key, inactive := "  My paper keys ", "AKNEW", false
 
 	updated, err := update.Handle(context.Background(), command.UpdateCredential{
-		Actor: f.alice, CredentialID: c.ID().String(), Nickname: &nick, APIKey: &key, Active: &inactive,
+		Session: f.store.SignIn(f.alice), CredentialID: c.ID().String(), Nickname: &nick, APIKey: &key, Active: &inactive,
 	})
 	require.NoError(t, err)
 	require.Equal(t, "My paper keys", updated.Nickname().String())
@@ -143,20 +137,20 @@ func TestUpdateCredential(t *testing.T) {
 func TestUpdateCredentialRefusals(t *testing.T) {
 	f := newCredentialFixture(t)
 	c := f.storeCredential(t, f.alice, f.aliceAccount.ID(), "AK")
-	update := command.NewUpdateCredentialHandler(f.store, f.cipher, f.clock)
+	update := command.NewUpdateCredentialHandler(f.store.Credentials(), f.cipher, f.clock)
 	nick := "stolen"
 
-	_, err := update.Handle(context.Background(), command.UpdateCredential{Actor: f.alice, CredentialID: c.ID().String()})
+	_, err := update.Handle(context.Background(), command.UpdateCredential{Session: f.store.SignIn(f.alice), CredentialID: c.ID().String()})
 	require.ErrorIs(t, err, credential.ErrEmptyChange)
 
-	_, err = update.Handle(context.Background(), command.UpdateCredential{Actor: f.bob, CredentialID: c.ID().String(), Nickname: &nick})
+	_, err = update.Handle(context.Background(), command.UpdateCredential{Session: f.store.SignIn(f.bob), CredentialID: c.ID().String(), Nickname: &nick})
 	require.ErrorIs(t, err, domain.ErrNotFound, "another user's credential looks missing")
 
-	_, err = update.Handle(context.Background(), command.UpdateCredential{Actor: f.alice, CredentialID: "not-a-uuid", Nickname: &nick})
+	_, err = update.Handle(context.Background(), command.UpdateCredential{Session: f.store.SignIn(f.alice), CredentialID: "not-a-uuid", Nickname: &nick})
 	require.ErrorIs(t, err, domain.ErrNotFound)
 
 	tooLong := strings.Repeat("x", 256)
-	_, err = update.Handle(context.Background(), command.UpdateCredential{Actor: f.alice, CredentialID: c.ID().String(), Nickname: &tooLong})
+	_, err = update.Handle(context.Background(), command.UpdateCredential{Session: f.store.SignIn(f.alice), CredentialID: c.ID().String(), Nickname: &tooLong})
 	var verr *domain.ValidationError
 	require.ErrorAs(t, err, &verr)
 
@@ -168,16 +162,16 @@ func TestUpdateCredentialRefusals(t *testing.T) {
 func TestDeleteCredential(t *testing.T) {
 	f := newCredentialFixture(t)
 	c := f.storeCredential(t, f.alice, f.aliceAccount.ID(), "AK")
-	del := command.NewDeleteCredentialHandler(f.store)
+	del := command.NewDeleteCredentialHandler(f.store.Credentials())
 
-	require.ErrorIs(t, del.Handle(context.Background(), command.DeleteCredential{Actor: f.bob, CredentialID: c.ID().String()}), domain.ErrNotFound)
+	require.ErrorIs(t, del.Handle(context.Background(), command.DeleteCredential{Session: f.store.SignIn(f.bob), CredentialID: c.ID().String()}), domain.ErrNotFound)
 	_, err := f.get(t, f.alice, c.ID())
 	require.NoError(t, err, "bob's attempt changed nothing")
 
-	require.NoError(t, del.Handle(context.Background(), command.DeleteCredential{Actor: f.alice, CredentialID: c.ID().String()}))
+	require.NoError(t, del.Handle(context.Background(), command.DeleteCredential{Session: f.store.SignIn(f.alice), CredentialID: c.ID().String()}))
 	_, err = f.get(t, f.alice, c.ID())
 	require.ErrorIs(t, err, domain.ErrNotFound)
-	require.ErrorIs(t, del.Handle(context.Background(), command.DeleteCredential{Actor: f.alice, CredentialID: c.ID().String()}), domain.ErrNotFound)
+	require.ErrorIs(t, del.Handle(context.Background(), command.DeleteCredential{Session: f.store.SignIn(f.alice), CredentialID: c.ID().String()}), domain.ErrNotFound)
 }
 
 func TestRotateCredentialKeys(t *testing.T) {

@@ -11,19 +11,19 @@ import (
 
 // DeleteCredential removes one of the user's credentials for good.
 type DeleteCredential struct {
-	Actor        user.ID
+	Session      user.Session
 	CredentialID string
 }
 
 type DeleteCredentialHandler struct {
-	tx ports.Transactor
+	credentials ports.CredentialRepository
 }
 
-func NewDeleteCredentialHandler(tx ports.Transactor) DeleteCredentialHandler {
-	if tx == nil {
-		panic("command: DeleteCredentialHandler needs a transactor")
+func NewDeleteCredentialHandler(credentials ports.CredentialRepository) DeleteCredentialHandler {
+	if credentials == nil {
+		panic("command: DeleteCredentialHandler needs a credential repository")
 	}
-	return DeleteCredentialHandler{tx: tx}
+	return DeleteCredentialHandler{credentials: credentials}
 }
 
 func (h DeleteCredentialHandler) Handle(ctx context.Context, cmd DeleteCredential) error {
@@ -31,10 +31,7 @@ func (h DeleteCredentialHandler) Handle(ctx context.Context, cmd DeleteCredentia
 	if err != nil {
 		return fmt.Errorf("delete credential: %w", domain.ErrNotFound)
 	}
-	err = h.tx.EachCall(ctx, cmd.Actor, func(ctx context.Context, r ports.Repositories) error {
-		return r.Credentials.Delete(ctx, id)
-	})
-	if err != nil {
+	if err := h.credentials.Delete(ctx, cmd.Session, id); err != nil {
 		return fmt.Errorf("delete credential: %w", err)
 	}
 	return nil

@@ -12,33 +12,29 @@ import (
 // GetOrCreateAccount returns the user's account, opening a default one first if there is
 // none. Concurrent calls for one user agree on one account and exactly one reports created.
 type GetOrCreateAccount struct {
-	Actor user.ID
+	Session user.Session
 }
 
 type GetOrCreateAccountHandler struct {
-	tx    ports.Transactor
-	clock ports.Clock
+	accounts ports.AccountRepository
+	clock    ports.Clock
 }
 
-func NewGetOrCreateAccountHandler(tx ports.Transactor, clock ports.Clock) GetOrCreateAccountHandler {
-	if tx == nil || clock == nil {
-		panic("command: GetOrCreateAccountHandler needs a transactor and a clock")
+func NewGetOrCreateAccountHandler(accounts ports.AccountRepository, clock ports.Clock) GetOrCreateAccountHandler {
+	if accounts == nil || clock == nil {
+		panic("command: GetOrCreateAccountHandler needs an account repository and a clock")
 	}
-	return GetOrCreateAccountHandler{tx: tx, clock: clock}
+	return GetOrCreateAccountHandler{accounts: accounts, clock: clock}
 }
 
-func (h GetOrCreateAccountHandler) Handle(ctx context.Context, cmd GetOrCreateAccount) (acc account.Account, created bool, err error) {
+func (h GetOrCreateAccountHandler) Handle(ctx context.Context, cmd GetOrCreateAccount) (account.Account, bool, error) {
 	name, err := account.ParseName(account.DefaultName)
 	if err != nil {
 		return account.Account{}, false, fmt.Errorf("get or create account: %w", err)
 	}
-	candidate, err := account.New(cmd.Actor, name, h.clock.Now())
-	if err != nil {
-		return account.Account{}, false, fmt.Errorf("get or create account: %w", err)
-	}
-	err = h.tx.EachCall(ctx, cmd.Actor, func(ctx context.Context, r ports.Repositories) error {
-		acc, created, err = r.Accounts.AddIfAbsent(ctx, candidate)
-		return err
+	now := h.clock.Now()
+	acc, created, err := h.accounts.AddIfAbsent(ctx, cmd.Session, func(owner user.ID) (account.Account, error) {
+		return account.New(owner, name, now)
 	})
 	if err != nil {
 		return account.Account{}, false, fmt.Errorf("get or create account: %w", err)

@@ -16,16 +16,16 @@ func TestGetOrCreateCreatesDefaultOnce(t *testing.T) {
 	ctx := context.Background()
 	store := memory.NewStore()
 	clock := apptest.NewClock(start)
-	getOrCreate := command.NewGetOrCreateAccountHandler(store, clock)
+	getOrCreate := command.NewGetOrCreateAccountHandler(store.Accounts(), clock)
 	alice := mustUser(t, "alice")
 
-	first, created, err := getOrCreate.Handle(ctx, command.GetOrCreateAccount{Actor: alice})
+	first, created, err := getOrCreate.Handle(ctx, command.GetOrCreateAccount{Session: store.SignIn(alice)})
 	require.NoError(t, err)
 	require.True(t, created)
 	require.Equal(t, account.DefaultName, first.Name().String())
 
 	clock.Advance(1)
-	again, created, err := getOrCreate.Handle(ctx, command.GetOrCreateAccount{Actor: alice})
+	again, created, err := getOrCreate.Handle(ctx, command.GetOrCreateAccount{Session: store.SignIn(alice)})
 	require.NoError(t, err)
 	require.False(t, created)
 	require.Equal(t, first, again)
@@ -36,10 +36,10 @@ func TestGetOrCreateReturnsExistingNamedAccount(t *testing.T) {
 	store := memory.NewStore()
 	clock := apptest.NewClock(start)
 	alice := mustUser(t, "alice")
-	named, err := command.NewCreateAccountHandler(store, clock).Handle(ctx, command.CreateAccount{Actor: alice, Name: "Mine"})
+	named, err := command.NewCreateAccountHandler(store.Accounts(), clock).Handle(ctx, command.CreateAccount{Session: store.SignIn(alice), Name: "Mine"})
 	require.NoError(t, err)
 
-	got, created, err := command.NewGetOrCreateAccountHandler(store, clock).Handle(ctx, command.GetOrCreateAccount{Actor: alice})
+	got, created, err := command.NewGetOrCreateAccountHandler(store.Accounts(), clock).Handle(ctx, command.GetOrCreateAccount{Session: store.SignIn(alice)})
 	require.NoError(t, err)
 	require.False(t, created)
 	require.Equal(t, named, got)
@@ -48,7 +48,7 @@ func TestGetOrCreateReturnsExistingNamedAccount(t *testing.T) {
 func TestGetOrCreateConcurrentCallsAgree(t *testing.T) {
 	ctx := context.Background()
 	store := memory.NewStore()
-	getOrCreate := command.NewGetOrCreateAccountHandler(store, apptest.NewClock(start))
+	getOrCreate := command.NewGetOrCreateAccountHandler(store.Accounts(), apptest.NewClock(start))
 	alice := mustUser(t, "alice")
 
 	type result struct {
@@ -60,7 +60,7 @@ func TestGetOrCreateConcurrentCallsAgree(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range results {
 		wg.Go(func() {
-			acc, created, err := getOrCreate.Handle(ctx, command.GetOrCreateAccount{Actor: alice})
+			acc, created, err := getOrCreate.Handle(ctx, command.GetOrCreateAccount{Session: store.SignIn(alice)})
 			results[i] = result{acc, created, err}
 		})
 	}

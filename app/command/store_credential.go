@@ -12,7 +12,7 @@ import (
 
 // StoreCredential seals a broker key pair and stores it under one of the user's accounts.
 type StoreCredential struct {
-	Actor          user.ID
+	Session        user.Session
 	AccountID      string
 	CredentialType string
 	Environment    string
@@ -22,20 +22,21 @@ type StoreCredential struct {
 }
 
 type StoreCredentialHandler struct {
-	tx     ports.Transactor
-	cipher ports.Cipher
-	clock  ports.Clock
+	credentials ports.CredentialRepository
+	cipher      ports.Cipher
+	clock       ports.Clock
 }
 
-func NewStoreCredentialHandler(tx ports.Transactor, cipher ports.Cipher, clock ports.Clock) StoreCredentialHandler {
-	if tx == nil || cipher == nil || clock == nil {
-		panic("command: StoreCredentialHandler needs a transactor, a cipher and a clock")
+func NewStoreCredentialHandler(credentials ports.CredentialRepository, cipher ports.Cipher, clock ports.Clock) StoreCredentialHandler {
+	if credentials == nil || cipher == nil || clock == nil {
+		panic("command: StoreCredentialHandler needs a credential repository, a cipher and a clock")
 	}
-	return StoreCredentialHandler{tx: tx, cipher: cipher, clock: clock}
+	return StoreCredentialHandler{credentials: credentials, cipher: cipher, clock: clock}
 }
 
 // Handle fails with a *domain.ValidationError for bad input and domain.ErrNotFound when
-// the account is not the user's.
+// the account is not the user's. It does not look the account up first: the repository's
+// schema refuses a credential under an account that is not its owner's.
 func (h StoreCredentialHandler) Handle(ctx context.Context, cmd StoreCredential) (credential.Credential, error) {
 	in, err := parseStoreCredential(cmd)
 	if err != nil {
@@ -46,24 +47,17 @@ func (h StoreCredentialHandler) Handle(ctx context.Context, cmd StoreCredential)
 		// not the caller's (found by FuzzDecodeStoreCredential; it was a 500).
 		return credential.Credential{}, fmt.Errorf("store credential: account %s: %w", in.accountID, domain.ErrNotFound)
 	}
-	draft, err := credential.NewDraft(in.accountID, cmd.Actor, in.kind, in.env, in.nickname, h.clock.Now())
-	if err != nil {
-		return credential.Credential{}, fmt.Errorf("store credential: %w", err)
-	}
-	// Sealing needs no database, so it happens before the transaction opens.
-	apiKey, secretKey, err := sealPair(h.cipher, draft.ID, cmd.Actor, in.apiKey, in.secretKey)
-	if err != nil {
-		return credential.Credential{}, fmt.Errorf("store credential: %w", err)
-	}
-	cred, err := credential.New(draft, apiKey, secretKey)
-	if err != nil {
-		return credential.Credential{}, fmt.Errorf("store credential: %w", err)
-	}
-	err = h.tx.EachCall(ctx, cmd.Actor, func(ctx context.Context, r ports.Repositories) error {
-		if _, err := r.Accounts.Get(ctx, in.accountID); err != nil {
-			return err
+	now := h.clock.Now()
+	cred, err := h.credentials.Add(ctx, cmd.Session, func(owner user.ID) (credential.Credential, error) {
+		draft, err := credential.NewDraft(in.accountID, owner, in.kind, in.env, in.nickname, now)
+		if err != nil {
+			return credential.Credential{}, err
 		}
-		return r.Credentials.Add(ctx, cred)
+		apiKey, secretKey, err := sealPair(h.cipher, draft.ID, owner, in.apiKey, in.secretKey)
+		if err != nil {
+			return credential.Credential{}, err
+		}
+		return credential.New(draft, apiKey, secretKey)
 	})
 	if err != nil {
 		return credential.Credential{}, fmt.Errorf("store credential: %w", err)

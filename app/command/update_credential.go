@@ -12,7 +12,7 @@ import (
 
 // UpdateCredential changes some of a credential's fields; nil fields stay as they are.
 type UpdateCredential struct {
-	Actor        user.ID
+	Session      user.Session
 	CredentialID string
 	APIKey       *string
 	SecretKey    *string
@@ -21,16 +21,16 @@ type UpdateCredential struct {
 }
 
 type UpdateCredentialHandler struct {
-	tx     ports.Transactor
-	cipher ports.Cipher
-	clock  ports.Clock
+	credentials ports.CredentialRepository
+	cipher      ports.Cipher
+	clock       ports.Clock
 }
 
-func NewUpdateCredentialHandler(tx ports.Transactor, cipher ports.Cipher, clock ports.Clock) UpdateCredentialHandler {
-	if tx == nil || cipher == nil || clock == nil {
-		panic("command: UpdateCredentialHandler needs a transactor, a cipher and a clock")
+func NewUpdateCredentialHandler(credentials ports.CredentialRepository, cipher ports.Cipher, clock ports.Clock) UpdateCredentialHandler {
+	if credentials == nil || cipher == nil || clock == nil {
+		panic("command: UpdateCredentialHandler needs a credential repository, a cipher and a clock")
 	}
-	return UpdateCredentialHandler{tx: tx, cipher: cipher, clock: clock}
+	return UpdateCredentialHandler{credentials: credentials, cipher: cipher, clock: clock}
 }
 
 // Handle fails with credential.ErrEmptyChange when no field is given, a
@@ -42,17 +42,18 @@ func (h UpdateCredentialHandler) Handle(ctx context.Context, cmd UpdateCredentia
 		// A malformed id cannot name anything the user owns.
 		return credential.Credential{}, fmt.Errorf("update credential: %w", domain.ErrNotFound)
 	}
-	change, err := h.parseChange(id, cmd)
+	in, err := parseUpdate(cmd)
 	if err != nil {
 		return credential.Credential{}, err
 	}
 	now := h.clock.Now()
-	var updated credential.Credential
-	err = h.tx.Within(ctx, cmd.Actor, func(ctx context.Context, r ports.Repositories) error {
-		updated, err = r.Credentials.Update(ctx, id, func(c *credential.Credential) error {
-			return c.Apply(change, now)
-		})
-		return err
+	updated, err := h.credentials.Update(ctx, cmd.Session, id, func(c *credential.Credential) error {
+		// New secrets are sealed to the stored owner, known only once the row is loaded.
+		change, err := in.seal(h.cipher, c.ID(), c.Owner())
+		if err != nil {
+			return err
+		}
+		return c.Apply(change, now)
 	})
 	if err != nil {
 		return credential.Credential{}, fmt.Errorf("update credential: %w", err)
@@ -60,13 +61,20 @@ func (h UpdateCredentialHandler) Handle(ctx context.Context, cmd UpdateCredentia
 	return updated, nil
 }
 
-func (h UpdateCredentialHandler) parseChange(id domain.ID, cmd UpdateCredential) (credential.Change, error) {
+// updateInput is the validated change, its secrets still in the clear.
+type updateInput struct {
+	apiKey, secretKey *credential.Plaintext
+	active            *bool
+	nickname          *credential.Nickname
+}
+
+func parseUpdate(cmd UpdateCredential) (updateInput, error) {
 	if cmd.APIKey == nil && cmd.SecretKey == nil && cmd.Active == nil && cmd.Nickname == nil {
-		return credential.Change{}, credential.ErrEmptyChange
+		return updateInput{}, credential.ErrEmptyChange
 	}
 	var errs []error
-	change := credential.Change{Active: cmd.Active}
-	seal := func(field credential.Field, raw *string) *credential.Sealed {
+	in := updateInput{active: cmd.Active}
+	plain := func(field credential.Field, raw *string) *credential.Plaintext {
 		if raw == nil {
 			return nil
 		}
@@ -75,24 +83,43 @@ func (h UpdateCredentialHandler) parseChange(id domain.ID, cmd UpdateCredential)
 			errs = append(errs, err)
 			return nil
 		}
-		sealed, err := h.cipher.Seal(p, ports.Binding{CredentialID: id, Owner: cmd.Actor, Field: field})
-		if err != nil {
-			errs = append(errs, fmt.Errorf("seal %s: %w", field, err))
-			return nil
-		}
-		return &sealed
+		return &p
 	}
-	change.APIKey = seal(credential.FieldAPIKey, cmd.APIKey)
-	change.SecretKey = seal(credential.FieldSecretKey, cmd.SecretKey)
+	in.apiKey = plain(credential.FieldAPIKey, cmd.APIKey)
+	in.secretKey = plain(credential.FieldSecretKey, cmd.SecretKey)
 	if cmd.Nickname != nil {
 		nick, err := credential.ParseNickname(*cmd.Nickname)
 		if err != nil {
 			errs = append(errs, err)
 		}
-		change.Nickname = &nick
+		in.nickname = &nick
 	}
 	if err := domain.Join(errs...); err != nil {
-		return credential.Change{}, err
+		return updateInput{}, err
+	}
+	return in, nil
+}
+
+// seal turns the input into the aggregate's change, each new secret bound to its row,
+// owner and column.
+func (in updateInput) seal(c ports.Cipher, id domain.ID, owner user.ID) (credential.Change, error) {
+	change := credential.Change{Active: in.active, Nickname: in.nickname}
+	for _, f := range []struct {
+		field credential.Field
+		plain *credential.Plaintext
+		out   **credential.Sealed
+	}{
+		{credential.FieldAPIKey, in.apiKey, &change.APIKey},
+		{credential.FieldSecretKey, in.secretKey, &change.SecretKey},
+	} {
+		if f.plain == nil {
+			continue
+		}
+		sealed, err := c.Seal(*f.plain, ports.Binding{CredentialID: id, Owner: owner, Field: f.field})
+		if err != nil {
+			return credential.Change{}, fmt.Errorf("seal %s: %w", f.field, err)
+		}
+		*f.out = &sealed
 	}
 	return change, nil
 }

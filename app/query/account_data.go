@@ -12,7 +12,7 @@ import (
 
 // AccountData fetches the broker account behind a credential.
 type AccountData struct {
-	Actor        user.ID
+	Session      user.Session
 	CredentialID string
 }
 
@@ -23,23 +23,23 @@ type BrokerAccountData struct {
 }
 
 type AccountDataHandler struct {
-	tx     ports.Transactor
-	cipher ports.Cipher
-	broker ports.Broker
-	clock  ports.Clock
+	credentials ports.CredentialRepository
+	cipher      ports.Cipher
+	broker      ports.Broker
+	clock       ports.Clock
 }
 
-func NewAccountDataHandler(tx ports.Transactor, cipher ports.Cipher, broker ports.Broker, clock ports.Clock) AccountDataHandler {
-	if tx == nil || cipher == nil || broker == nil || clock == nil {
-		panic("query: AccountDataHandler needs a transactor, a cipher, a broker and a clock")
+func NewAccountDataHandler(credentials ports.CredentialRepository, cipher ports.Cipher, broker ports.Broker, clock ports.Clock) AccountDataHandler {
+	if credentials == nil || cipher == nil || broker == nil || clock == nil {
+		panic("query: AccountDataHandler needs a credential repository, a cipher, a broker and a clock")
 	}
-	return AccountDataHandler{tx: tx, cipher: cipher, broker: broker, clock: clock}
+	return AccountDataHandler{credentials: credentials, cipher: cipher, broker: broker, clock: clock}
 }
 
 // Handle fails with ports.ErrBrokerRejected or ports.ErrBrokerFailed when the broker
 // does not answer with the account: either way there is no data to show.
 func (h AccountDataHandler) Handle(ctx context.Context, q AccountData) (BrokerAccountData, error) {
-	pair, err := unsealForBroker(ctx, h.tx, h.cipher, q.Actor, q.CredentialID)
+	pair, err := unsealForBroker(ctx, h.credentials, h.cipher, q.Session, q.CredentialID)
 	if err != nil {
 		return BrokerAccountData{}, fmt.Errorf("account data: %w", err)
 	}

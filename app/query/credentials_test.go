@@ -34,7 +34,7 @@ func newFixture(t *testing.T) *fixture {
 	bob, _ := user.ParseID("bob")
 	f := &fixture{store: memory.NewStore(), cipher: apptest.NewCipher("k1"), clock: apptest.NewClock(start),
 		broker: apptest.NewBroker(map[string]string{"AKGOOD": "good-secret"}), alice: alice, bob: bob}
-	acc, err := command.NewCreateAccountHandler(f.store, f.clock).Handle(context.Background(), command.CreateAccount{Actor: alice, Name: "A"})
+	acc, err := command.NewCreateAccountHandler(f.store.Accounts(), f.clock).Handle(context.Background(), command.CreateAccount{Session: f.store.SignIn(alice), Name: "A"})
 	require.NoError(t, err)
 	f.accountID = acc.ID()
 	return f
@@ -42,8 +42,8 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) add(t *testing.T, key, secret, env string) credential.Credential {
 	t.Helper()
-	c, err := command.NewStoreCredentialHandler(f.store, f.cipher, f.clock).Handle(context.Background(), command.StoreCredential{
-		Actor: f.alice, AccountID: f.accountID.String(), CredentialType: "alpaca", Environment: env, APIKey: key, SecretKey: secret,
+	c, err := command.NewStoreCredentialHandler(f.store.Credentials(), f.cipher, f.clock).Handle(context.Background(), command.StoreCredential{
+		Session: f.store.SignIn(f.alice), AccountID: f.accountID.String(), CredentialType: "alpaca", Environment: env, APIKey: key, SecretKey: secret,
 	})
 	require.NoError(t, err)
 	f.clock.Advance(time.Millisecond)
@@ -54,17 +54,17 @@ func TestListCredentialsNewestFirstAndOnlyOwn(t *testing.T) {
 	f := newFixture(t)
 	first := f.add(t, "AK1", "S1", "")
 	second := f.add(t, "AK2", "S2", "live")
-	list := query.NewListCredentialsHandler(f.store)
+	list := query.NewListCredentialsHandler(f.store.Credentials())
 
-	got, err := list.Handle(context.Background(), query.ListCredentials{Actor: f.alice, AccountID: f.accountID.String()})
+	got, err := list.Handle(context.Background(), query.ListCredentials{Session: f.store.SignIn(f.alice), AccountID: f.accountID.String()})
 	require.NoError(t, err)
 	require.Equal(t, []domain.ID{second.ID(), first.ID()}, []domain.ID{got[0].ID(), got[1].ID()})
 
-	got, err = list.Handle(context.Background(), query.ListCredentials{Actor: f.bob, AccountID: f.accountID.String()})
+	got, err = list.Handle(context.Background(), query.ListCredentials{Session: f.store.SignIn(f.bob), AccountID: f.accountID.String()})
 	require.NoError(t, err)
 	require.Empty(t, got, "bob sees nothing under alice's account")
 
-	_, err = list.Handle(context.Background(), query.ListCredentials{Actor: f.alice, AccountID: "bad"})
+	_, err = list.Handle(context.Background(), query.ListCredentials{Session: f.store.SignIn(f.alice), AccountID: "bad"})
 	var verr *domain.ValidationError
 	require.ErrorAs(t, err, &verr)
 	require.Equal(t, "account_id", verr.Field)
@@ -72,10 +72,10 @@ func TestListCredentialsNewestFirstAndOnlyOwn(t *testing.T) {
 
 func TestValidateCredential(t *testing.T) {
 	f := newFixture(t)
-	validate := query.NewValidateCredentialHandler(f.store, f.cipher, f.broker)
+	validate := query.NewValidateCredentialHandler(f.store.Credentials(), f.cipher, f.broker)
 
 	good := f.add(t, "AKGOOD", "good-secret", "live")
-	v, err := validate.Handle(context.Background(), query.ValidateCredential{Actor: f.alice, CredentialID: good.ID().String()})
+	v, err := validate.Handle(context.Background(), query.ValidateCredential{Session: f.store.SignIn(f.alice), CredentialID: good.ID().String()})
 	require.NoError(t, err)
 	require.True(t, v.Valid)
 	require.Equal(t, &credential.Live, v.Environment)
@@ -83,31 +83,31 @@ func TestValidateCredential(t *testing.T) {
 		"the broker gets the decrypted pair for the credential's environment")
 
 	bad := f.add(t, "AKBAD", "wrong", "")
-	v, err = validate.Handle(context.Background(), query.ValidateCredential{Actor: f.alice, CredentialID: bad.ID().String()})
+	v, err = validate.Handle(context.Background(), query.ValidateCredential{Session: f.store.SignIn(f.alice), CredentialID: bad.ID().String()})
 	require.NoError(t, err, "a rejected key is an answer, not an error")
 	require.False(t, v.Valid)
 	require.Nil(t, v.Environment)
 
 	f.broker.Fail = ports.ErrBrokerFailed
-	_, err = validate.Handle(context.Background(), query.ValidateCredential{Actor: f.alice, CredentialID: good.ID().String()})
+	_, err = validate.Handle(context.Background(), query.ValidateCredential{Session: f.store.SignIn(f.alice), CredentialID: good.ID().String()})
 	require.ErrorIs(t, err, ports.ErrBrokerFailed)
 }
 
 func TestValidateCredentialRefusals(t *testing.T) {
 	f := newFixture(t)
-	validate := query.NewValidateCredentialHandler(f.store, f.cipher, f.broker)
+	validate := query.NewValidateCredentialHandler(f.store.Credentials(), f.cipher, f.broker)
 	c := f.add(t, "AKGOOD", "good-secret", "")
 
-	_, err := validate.Handle(context.Background(), query.ValidateCredential{Actor: f.bob, CredentialID: c.ID().String()})
+	_, err := validate.Handle(context.Background(), query.ValidateCredential{Session: f.store.SignIn(f.bob), CredentialID: c.ID().String()})
 	require.ErrorIs(t, err, domain.ErrNotFound)
-	_, err = validate.Handle(context.Background(), query.ValidateCredential{Actor: f.alice, CredentialID: "garbage"})
+	_, err = validate.Handle(context.Background(), query.ValidateCredential{Session: f.store.SignIn(f.alice), CredentialID: "garbage"})
 	require.ErrorIs(t, err, domain.ErrNotFound)
 
 	off := false
-	_, err = command.NewUpdateCredentialHandler(f.store, f.cipher, f.clock).Handle(context.Background(),
-		command.UpdateCredential{Actor: f.alice, CredentialID: c.ID().String(), Active: &off})
+	_, err = command.NewUpdateCredentialHandler(f.store.Credentials(), f.cipher, f.clock).Handle(context.Background(),
+		command.UpdateCredential{Session: f.store.SignIn(f.alice), CredentialID: c.ID().String(), Active: &off})
 	require.NoError(t, err)
-	_, err = validate.Handle(context.Background(), query.ValidateCredential{Actor: f.alice, CredentialID: c.ID().String()})
+	_, err = validate.Handle(context.Background(), query.ValidateCredential{Session: f.store.SignIn(f.alice), CredentialID: c.ID().String()})
 	require.ErrorIs(t, err, credential.ErrInactive)
 	require.Empty(t, f.broker.Calls, "no refused request reached the broker")
 }
@@ -117,8 +117,8 @@ func TestUndecryptableCredentialFailsClosed(t *testing.T) {
 	c := f.add(t, "AKGOOD", "good-secret", "")
 	f.cipher.Forget("k1")
 
-	_, err := query.NewAccountDataHandler(f.store, f.cipher, f.broker, f.clock).Handle(context.Background(),
-		query.AccountData{Actor: f.alice, CredentialID: c.ID().String()})
+	_, err := query.NewAccountDataHandler(f.store.Credentials(), f.cipher, f.broker, f.clock).Handle(context.Background(),
+		query.AccountData{Session: f.store.SignIn(f.alice), CredentialID: c.ID().String()})
 	require.ErrorIs(t, err, ports.ErrUndecryptable)
 	require.Contains(t, err.Error(), c.ID().String(), "the log line names the credential")
 	require.Empty(t, f.broker.Calls)
@@ -127,15 +127,15 @@ func TestUndecryptableCredentialFailsClosed(t *testing.T) {
 func TestAccountData(t *testing.T) {
 	f := newFixture(t)
 	c := f.add(t, "AKGOOD", "good-secret", "paper")
-	data := query.NewAccountDataHandler(f.store, f.cipher, f.broker, f.clock)
+	data := query.NewAccountDataHandler(f.store.Credentials(), f.cipher, f.broker, f.clock)
 
-	got, err := data.Handle(context.Background(), query.AccountData{Actor: f.alice, CredentialID: c.ID().String()})
+	got, err := data.Handle(context.Background(), query.AccountData{Session: f.store.SignIn(f.alice), CredentialID: c.ID().String()})
 	require.NoError(t, err)
 	require.Equal(t, credential.Paper, got.Environment)
 	require.Equal(t, apptest.Account, got.Account)
 	require.Equal(t, f.clock.Now().UTC(), got.RetrievedAt)
 
 	bad := f.add(t, "AKBAD", "nope", "")
-	_, err = data.Handle(context.Background(), query.AccountData{Actor: f.alice, CredentialID: bad.ID().String()})
+	_, err = data.Handle(context.Background(), query.AccountData{Session: f.store.SignIn(f.alice), CredentialID: bad.ID().String()})
 	require.ErrorIs(t, err, ports.ErrBrokerRejected)
 }

@@ -12,27 +12,22 @@ import (
 
 // ListAccounts returns the user's accounts, newest first.
 type ListAccounts struct {
-	Actor user.ID
+	Session user.Session
 }
 
 type ListAccountsHandler struct {
-	tx ports.Transactor
+	accounts ports.AccountRepository
 }
 
-func NewListAccountsHandler(tx ports.Transactor) ListAccountsHandler {
-	if tx == nil {
-		panic("query: ListAccountsHandler needs a transactor")
+func NewListAccountsHandler(accounts ports.AccountRepository) ListAccountsHandler {
+	if accounts == nil {
+		panic("query: ListAccountsHandler needs an account repository")
 	}
-	return ListAccountsHandler{tx: tx}
+	return ListAccountsHandler{accounts: accounts}
 }
 
 func (h ListAccountsHandler) Handle(ctx context.Context, q ListAccounts) ([]account.Account, error) {
-	var accounts []account.Account
-	err := h.tx.Read(ctx, q.Actor, func(ctx context.Context, r ports.Repositories) error {
-		var err error
-		accounts, err = r.Accounts.List(ctx)
-		return err
-	})
+	accounts, err := h.accounts.List(ctx, q.Session)
 	if err != nil {
 		return nil, fmt.Errorf("list accounts: %w", err)
 	}

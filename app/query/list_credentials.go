@@ -13,19 +13,19 @@ import (
 // ListCredentials returns the credentials under one account, newest first. Another
 // user's account simply has none that the caller can see.
 type ListCredentials struct {
-	Actor     user.ID
+	Session   user.Session
 	AccountID string
 }
 
 type ListCredentialsHandler struct {
-	tx ports.Transactor
+	credentials ports.CredentialRepository
 }
 
-func NewListCredentialsHandler(tx ports.Transactor) ListCredentialsHandler {
-	if tx == nil {
-		panic("query: ListCredentialsHandler needs a transactor")
+func NewListCredentialsHandler(credentials ports.CredentialRepository) ListCredentialsHandler {
+	if credentials == nil {
+		panic("query: ListCredentialsHandler needs a credential repository")
 	}
-	return ListCredentialsHandler{tx: tx}
+	return ListCredentialsHandler{credentials: credentials}
 }
 
 func (h ListCredentialsHandler) Handle(ctx context.Context, q ListCredentials) ([]credential.Credential, error) {
@@ -33,11 +33,7 @@ func (h ListCredentialsHandler) Handle(ctx context.Context, q ListCredentials) (
 	if err != nil {
 		return nil, domain.Invalid("account_id", "must be a UUID")
 	}
-	var creds []credential.Credential
-	err = h.tx.Read(ctx, q.Actor, func(ctx context.Context, r ports.Repositories) error {
-		creds, err = r.Credentials.List(ctx, accountID)
-		return err
-	})
+	creds, err := h.credentials.List(ctx, q.Session, accountID)
 	if err != nil {
 		return nil, fmt.Errorf("list credentials: %w", err)
 	}

@@ -16,29 +16,26 @@ type unsealed struct {
 	apiKey, secretKey credential.Plaintext
 }
 
-// unsealForBroker loads an active credential and opens its key pair. The transaction ends
-// before the broker is called, so no database connection waits on the network.
-func unsealForBroker(ctx context.Context, tx ports.Transactor, cipher ports.Cipher, actor user.ID, rawID string) (unsealed, error) {
+// unsealForBroker loads an active credential and opens its key pair. The repository call
+// is over before the broker is called, so no database connection waits on the network.
+func unsealForBroker(ctx context.Context, credentials ports.CredentialRepository, cipher ports.Cipher, s user.Session, rawID string) (unsealed, error) {
 	id, err := domain.ParseID(rawID)
 	if err != nil {
 		return unsealed{}, domain.ErrNotFound
 	}
-	var cred credential.Credential
-	err = tx.Read(ctx, actor, func(ctx context.Context, r ports.Repositories) error {
-		cred, err = r.Credentials.Get(ctx, id)
-		return err
-	})
+	cred, err := credentials.Get(ctx, s, id)
 	if err != nil {
 		return unsealed{}, err
 	}
 	if err := cred.EnsureActive(); err != nil {
 		return unsealed{}, err
 	}
-	apiKey, err := cipher.Open(cred.APIKey(), ports.Binding{CredentialID: id, Owner: actor, Field: credential.FieldAPIKey})
+	owner := cred.Owner()
+	apiKey, err := cipher.Open(cred.APIKey(), ports.Binding{CredentialID: id, Owner: owner, Field: credential.FieldAPIKey})
 	if err != nil {
 		return unsealed{}, fmt.Errorf("open api key of credential %s: %w", id, err)
 	}
-	secretKey, err := cipher.Open(cred.SecretKey(), ports.Binding{CredentialID: id, Owner: actor, Field: credential.FieldSecretKey})
+	secretKey, err := cipher.Open(cred.SecretKey(), ports.Binding{CredentialID: id, Owner: owner, Field: credential.FieldSecretKey})
 	if err != nil {
 		return unsealed{}, fmt.Errorf("open secret key of credential %s: %w", id, err)
 	}

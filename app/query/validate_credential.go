@@ -12,7 +12,7 @@ import (
 
 // ValidateCredential asks the broker whether a stored key pair works.
 type ValidateCredential struct {
-	Actor        user.ID
+	Session      user.Session
 	CredentialID string
 }
 
@@ -24,20 +24,20 @@ type Validation struct {
 }
 
 type ValidateCredentialHandler struct {
-	tx     ports.Transactor
-	cipher ports.Cipher
-	broker ports.Broker
+	credentials ports.CredentialRepository
+	cipher      ports.Cipher
+	broker      ports.Broker
 }
 
-func NewValidateCredentialHandler(tx ports.Transactor, cipher ports.Cipher, broker ports.Broker) ValidateCredentialHandler {
-	if tx == nil || cipher == nil || broker == nil {
-		panic("query: ValidateCredentialHandler needs a transactor, a cipher and a broker")
+func NewValidateCredentialHandler(credentials ports.CredentialRepository, cipher ports.Cipher, broker ports.Broker) ValidateCredentialHandler {
+	if credentials == nil || cipher == nil || broker == nil {
+		panic("query: ValidateCredentialHandler needs a credential repository, a cipher and a broker")
 	}
-	return ValidateCredentialHandler{tx: tx, cipher: cipher, broker: broker}
+	return ValidateCredentialHandler{credentials: credentials, cipher: cipher, broker: broker}
 }
 
 func (h ValidateCredentialHandler) Handle(ctx context.Context, q ValidateCredential) (Validation, error) {
-	pair, err := unsealForBroker(ctx, h.tx, h.cipher, q.Actor, q.CredentialID)
+	pair, err := unsealForBroker(ctx, h.credentials, h.cipher, q.Session, q.CredentialID)
 	if err != nil {
 		return Validation{}, fmt.Errorf("validate credential: %w", err)
 	}

@@ -31,8 +31,6 @@ type Config struct {
 	AlpacaPaperURL   string
 	AlpacaLiveURL    string
 	BrokerTimeout    time.Duration
-	SessionCacheSize int     // 0 disables the session cache
-	SessionListenURL string  // where the session cache LISTENs: PostgreSQL itself, never a transaction pooler
 	AuthFailureRate  float64 // failed authentications per second per client IP; 0 disables the limit
 	AuthFailureBurst int
 }
@@ -65,10 +63,6 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if cfg.DBAcquireTimeout, err = parsePositiveDuration(env("DB_ACQUIRE_TIMEOUT", "2s")); err != nil {
 		errs = append(errs, fmt.Errorf("DB_ACQUIRE_TIMEOUT: %w", err))
-	}
-	cfg.SessionListenURL = env("SESSION_CACHE_LISTEN_URL", cfg.DatabaseURL)
-	if cfg.SessionCacheSize, err = strconv.Atoi(env("SESSION_CACHE_SIZE", "100000")); err != nil || cfg.SessionCacheSize < 0 {
-		errs = append(errs, fmt.Errorf("SESSION_CACHE_SIZE must be a non-negative integer"))
 	}
 	if cfg.AuthFailureRate, err = strconv.ParseFloat(env("AUTH_FAILURE_RATE", "20"), 64); err != nil ||
 		cfg.AuthFailureRate < 0 || math.IsInf(cfg.AuthFailureRate, 0) || math.IsNaN(cfg.AuthFailureRate) {

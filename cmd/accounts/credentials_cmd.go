@@ -62,6 +62,12 @@ func rotateKeys(ctx context.Context, cfg Config, batch int, log *zap.Logger) int
 		return 1
 	}
 	defer db.Close()
+	// The rotation store, like every transaction on the service's tables, waits for the
+	// row-level security audit: rotation refuses a database the service would refuse.
+	if _, err := db.Audit(ctx); err != nil {
+		log.Error("cannot rotate", zap.Error(err))
+		return 1
+	}
 
 	rotate := command.NewRotateCredentialKeysHandler(postgres.NewRotationStore(db), cipher)
 	report, err := rotate.Handle(ctx, command.RotateCredentialKeys{BatchSize: batch})

@@ -3,32 +3,32 @@ package main
 import (
 	"os/exec"
 	"testing"
-	"time"
 
+	"github.com/brokerly/accounts/internal/servicetest"
 	"github.com/stretchr/testify/require"
 )
 
 // TestEndToEnd runs the real binary against a database it creates and migrates itself.
 func TestEndToEnd(t *testing.T) {
-	dbURL := databaseURL(t)
-	svc := startService(t, dbURL)
+	dbURL := servicetest.NewDatabaseURL(t)
+	svc := servicetest.Start(t, dbURL)
 
-	require.Equal(t, 200, svc.call(t, "GET", "/healthz", "").status)
-	require.Equal(t, 200, svc.call(t, "GET", "/readyz", "").status)
+	require.Equal(t, 200, request(t, svc, "GET", "/healthz", "").status)
+	require.Equal(t, 200, request(t, svc, "GET", "/readyz", "").status)
 
-	alice := insertUserWithSession(t, dbURL, "alice-e2e")
-	bob := insertUserWithSession(t, dbURL, "bob-e2e")
+	alice := cookieFor(t, dbURL, "alice-e2e")
+	bob := cookieFor(t, dbURL, "bob-e2e")
 	origin := "http://app.test"
 
 	t.Run("no session is 401 problem JSON", func(t *testing.T) {
-		res := svc.call(t, "GET", "/api/accounts", "")
+		res := request(t, svc, "GET", "/api/accounts", "")
 		require.Equal(t, 401, res.status)
 		require.Equal(t, "application/problem+json", res.header.Get("Content-Type"))
 		require.Equal(t, "unauthenticated", res.body["code"])
 	})
 
 	t.Run("a new user has no accounts", func(t *testing.T) {
-		res := svc.call(t, "GET", "/api/accounts", "", "Cookie", alice)
+		res := request(t, svc, "GET", "/api/accounts", "", "Cookie", alice)
 		require.Equal(t, 200, res.status)
 		require.Equal(t, "success", res.body["status"])
 		require.EqualValues(t, 0, res.body["count"])
@@ -36,31 +36,31 @@ func TestEndToEnd(t *testing.T) {
 
 	var created map[string]any
 	t.Run("create, then 409", func(t *testing.T) {
-		res := svc.call(t, "POST", "/api/accounts", `{"account_name":"  Alice main  ","user_id":"bob-e2e"}`, "Cookie", alice, "Origin", origin)
+		res := request(t, svc, "POST", "/api/accounts", `{"account_name":"  Alice main  ","user_id":"bob-e2e"}`, "Cookie", alice, "Origin", origin)
 		require.Equal(t, 201, res.status, res.raw)
 		created = res.body
 		require.Equal(t, "Alice main", created["account_name"])
 		require.Equal(t, "alice-e2e", created["user_id"], "the owner comes from the session, never the body")
 		require.Equal(t, true, created["is_active"])
 
-		res = svc.call(t, "POST", "/api/accounts", `{"account_name":"again"}`, "Cookie", alice, "Origin", origin)
+		res = request(t, svc, "POST", "/api/accounts", `{"account_name":"again"}`, "Cookie", alice, "Origin", origin)
 		require.Equal(t, 409, res.status)
 		require.Equal(t, "account_exists", res.body["code"])
 	})
 
 	t.Run("get-or-create returns the existing account", func(t *testing.T) {
-		res := svc.call(t, "POST", "/api/accounts/get-or-create", "", "Cookie", alice, "Origin", origin)
+		res := request(t, svc, "POST", "/api/accounts/get-or-create", "", "Cookie", alice, "Origin", origin)
 		require.Equal(t, 200, res.status, res.raw)
 		require.Equal(t, false, res.body["created"])
 		require.Equal(t, created["id"], res.body["account"].(map[string]any)["id"])
 	})
 
 	t.Run("bob is isolated from alice and gets his own default account", func(t *testing.T) {
-		res := svc.call(t, "GET", "/api/accounts", "", "Cookie", bob)
+		res := request(t, svc, "GET", "/api/accounts", "", "Cookie", bob)
 		require.Equal(t, 200, res.status)
 		require.EqualValues(t, 0, res.body["count"])
 
-		res = svc.call(t, "POST", "/api/accounts/get-or-create", "{}", "Cookie", bob, "Origin", origin)
+		res = request(t, svc, "POST", "/api/accounts/get-or-create", "{}", "Cookie", bob, "Origin", origin)
 		require.Equal(t, 200, res.status, res.raw)
 		require.Equal(t, true, res.body["created"])
 		account := res.body["account"].(map[string]any)
@@ -69,20 +69,18 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("a cookie write from a foreign origin is refused", func(t *testing.T) {
-		res := svc.call(t, "POST", "/api/accounts", `{"account_name":"x"}`, "Cookie", bob, "Origin", "https://evil.example")
+		res := request(t, svc, "POST", "/api/accounts", `{"account_name":"x"}`, "Cookie", bob, "Origin", "https://evil.example")
 		require.Equal(t, 403, res.status)
 		require.Equal(t, "forbidden_origin", res.body["code"])
 	})
 
 	t.Run("a signed-out session is refused", func(t *testing.T) {
-		sqlExec(t, dbURL, `DELETE FROM "session" WHERE "userId" = 'bob-e2e'`)
-		// At once, or within postgres.RevocationBound (1 s) through the session cache.
-		require.Eventually(t, func() bool { return svc.call(t, "GET", "/api/accounts", "", "Cookie", bob).status == 401 },
-			time.Second, 20*time.Millisecond)
+		servicetest.Exec(t, dbURL, `DELETE FROM "session" WHERE "userId" = 'bob-e2e'`)
+		require.Equal(t, 401, request(t, svc, "GET", "/api/accounts", "", "Cookie", bob).status, "on the very next request")
 	})
 
-	require.Equal(t, 0, svc.stop(t), "SIGTERM is a clean shutdown")
-	require.NotContains(t, svc.logs.String(), "session_token", "cookies never reach the logs")
+	require.Equal(t, 0, svc.Stop(t), "SIGTERM is a clean shutdown")
+	require.NotContains(t, svc.Logs.String(), "session_token", "cookies never reach the logs")
 }
 
 // TestRel06_ServeRefusesWeakSecrets: the binary must exit non-zero, before it listens, with a
@@ -94,8 +92,8 @@ func TestRel06_ServeRefusesWeakSecrets(t *testing.T) {
 		"better-auth default": "better-auth-secret-12345678901234567890",
 	} {
 		t.Run(name, func(t *testing.T) {
-			cmd := exec.Command(builtBinary(t), "serve")
-			cmd.Env = []string{"BETTER_AUTH_SECRET=" + secret, "HTTP_ADDR=127.0.0.1:0", "CREDENTIAL_KEYS=" + testKeys,
+			cmd := exec.Command(servicetest.Binary(t), "serve")
+			cmd.Env = []string{"BETTER_AUTH_SECRET=" + secret, "HTTP_ADDR=127.0.0.1:0", "CREDENTIAL_KEYS=" + servicetest.Keys,
 				"DATABASE_URL=postgres://postgres@127.0.0.1:1/none?sslmode=disable"}
 			out, err := cmd.CombinedOutput()
 			var exit *exec.ExitError
@@ -119,8 +117,8 @@ func TestRel28_ServeRefusesMissingOrBadCredentialKeys(t *testing.T) {
 		"no id":      ":JF6DYEkdJet7T5vPqHVYfqOd8TZrC3JvrdygEZCvfJw=",
 	} {
 		t.Run(name, func(t *testing.T) {
-			cmd := exec.Command(builtBinary(t), "serve")
-			cmd.Env = []string{"BETTER_AUTH_SECRET=" + testSecret, "HTTP_ADDR=127.0.0.1:0", "CREDENTIAL_KEYS=" + keys,
+			cmd := exec.Command(servicetest.Binary(t), "serve")
+			cmd.Env = []string{"BETTER_AUTH_SECRET=" + servicetest.Secret, "HTTP_ADDR=127.0.0.1:0", "CREDENTIAL_KEYS=" + keys,
 				"DATABASE_URL=postgres://postgres@127.0.0.1:1/none?sslmode=disable"}
 			out, err := cmd.CombinedOutput()
 			var exit *exec.ExitError

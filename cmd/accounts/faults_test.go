@@ -27,6 +27,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/brokerly/accounts/adapters/postgres/pgtest"
+	"github.com/brokerly/accounts/internal/servicetest"
 )
 
 const (
@@ -53,9 +54,9 @@ func newFaultEnv(t *testing.T) *faultEnv {
 	c := pgtest.StartCluster(t)
 	su := c.URL("accounts")
 	faultMigrate(t, su)
-	sqlExec(t, su, `CREATE ROLE `+serviceRole+` LOGIN;
+	servicetest.Exec(t, su, `CREATE ROLE `+serviceRole+` LOGIN;
 		GRANT accounts_app TO `+serviceRole+`;
-		GRANT SELECT ON schema_migrations TO `+serviceRole)
+		GRANT SELECT ON schema_migrations, "session", "user" TO `+serviceRole)
 	return &faultEnv{cluster: c, suURL: su, appURL: strings.Replace(su, "postgres@", serviceRole+"@", 1)}
 }
 
@@ -64,17 +65,17 @@ func faultMigrate(t *testing.T, dbURL string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, builtBinary(t), "migrate")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "DATABASE_URL=" + dbURL, "BETTER_AUTH_SECRET=" + testSecret, "CREDENTIAL_KEYS=" + testKeys}
+	cmd := exec.CommandContext(ctx, servicetest.Binary(t), "migrate")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "DATABASE_URL=" + dbURL, "BETTER_AUTH_SECRET=" + servicetest.Secret, "CREDENTIAL_KEYS=" + servicetest.Keys}
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "accounts migrate:\n%s", out)
 }
 
 // serve runs plain `accounts serve` (no --migrate: the database is migrated already, and
 // the service must start even while it is down).
-func (e *faultEnv) serve(t *testing.T, extraEnv ...string) *service {
+func (e *faultEnv) serve(t *testing.T, extraEnv ...string) *servicetest.Service {
 	t.Helper()
-	return startServiceArgs(t, []string{"serve"}, e.appURL, extraEnv...)
+	return servicetest.Launch(t, []string{"serve"}, e.appURL, extraEnv...)
 }
 
 // faultResult is one request's outcome; err is a transport error (no HTTP response at all).
@@ -151,16 +152,16 @@ type faultUser struct {
 
 func newFaultUser(t *testing.T, e *faultEnv, id string) faultUser {
 	t.Helper()
-	return faultUser{id: id, headers: []string{"Cookie", insertUserWithSession(t, e.suURL, id), "Origin", appOrigin}}
+	return faultUser{id: id, headers: []string{"Cookie", cookieFor(t, e.suURL, id), "Origin", appOrigin}}
 }
 
 // faultStoreCredential creates the user's account if needed and stores one credential in it.
-func faultStoreCredential(t *testing.T, svc *service, u faultUser, nickname string) string {
+func faultStoreCredential(t *testing.T, svc *servicetest.Service, u faultUser, nickname string) string {
 	t.Helper()
-	res := svc.call(t, "POST", "/api/accounts/get-or-create", "", u.headers...)
+	res := request(t, svc, "POST", "/api/accounts/get-or-create", "", u.headers...)
 	require.Contains(t, []int{200, 201}, res.status, res.raw)
 	accountID := res.body["account"].(map[string]any)["id"].(string)
-	res = svc.call(t, "POST", "/api/credentials/store", fmt.Sprintf(
+	res = request(t, svc, "POST", "/api/credentials/store", fmt.Sprintf(
 		`{"account_id":%q,"credential_type":"alpaca","api_key":"AKFAULT0123456789","secret_key":"SKfault0123456789abcdef","nickname":%q}`,
 		accountID, nickname), u.headers...)
 	require.Equal(t, 201, res.status, res.raw)
@@ -194,7 +195,7 @@ func faultLockCredentials(t *testing.T, suURL string, ids ...string) (release fu
 func faultCountBackends(t *testing.T, suURL, cond string) int {
 	t.Helper()
 	var n int
-	queryRow(t, suURL, `SELECT count(*) FROM pg_stat_activity WHERE usename = '`+serviceRole+`' AND `+cond, &n)
+	servicetest.QueryRow(t, suURL, `SELECT count(*) FROM pg_stat_activity WHERE usename = '`+serviceRole+`' AND `+cond, &n)
 	return n
 }
 
@@ -294,15 +295,15 @@ func TestRel33_DatabaseDownAtBoot(t *testing.T) {
 
 	svc := e.serve(t)
 	for _, path := range []string{"/livez", "/healthz"} {
-		r := faultDo(faultClient, svc.baseURL, "GET", path, "")
+		r := faultDo(faultClient, svc.URL, "GET", path, "")
 		require.True(t, r.ok(), "%s", r)
 	}
-	r := faultDo(faultClient, svc.baseURL, "GET", "/readyz", "")
+	r := faultDo(faultClient, svc.URL, "GET", "/readyz", "")
 	requireFaultUnavailable(t, r)
 	require.Equal(t, 503, r.status, "%s", r)
 	for _, r := range []faultResult{
-		faultDo(faultClient, svc.baseURL, "GET", "/api/accounts", "", alice.headers...),
-		faultDo(faultClient, svc.baseURL, "POST", "/api/accounts/get-or-create", "", alice.headers...),
+		faultDo(faultClient, svc.URL, "GET", "/api/accounts", "", alice.headers...),
+		faultDo(faultClient, svc.URL, "POST", "/api/accounts/get-or-create", "", alice.headers...),
 	} {
 		requireFaultUnavailable(t, r)
 		require.Equal(t, 503, r.status, "a refused connection is unavailable: %s", r)
@@ -312,16 +313,16 @@ func TestRel33_DatabaseDownAtBoot(t *testing.T) {
 
 	e.cluster.Start(t)
 	took := faultWait(t, 10*time.Second, "2xx after PostgreSQL started", func() bool {
-		return faultDo(faultClient, svc.baseURL, "GET", "/readyz", "").ok() &&
-			faultDo(faultClient, svc.baseURL, "GET", "/api/accounts", "", alice.headers...).ok() &&
-			faultDo(faultClient, svc.baseURL, "POST", "/api/accounts/get-or-create", "", alice.headers...).ok()
+		return faultDo(faultClient, svc.URL, "GET", "/readyz", "").ok() &&
+			faultDo(faultClient, svc.URL, "GET", "/api/accounts", "", alice.headers...).ok() &&
+			faultDo(faultClient, svc.URL, "POST", "/api/accounts/get-or-create", "", alice.headers...).ok()
 	})
 	t.Logf("recovered %s after PostgreSQL accepted connections", took.Round(time.Millisecond))
 	for range 5 {
-		r := faultDo(faultClient, svc.baseURL, "GET", "/api/accounts", "", alice.headers...)
+		r := faultDo(faultClient, svc.URL, "GET", "/api/accounts", "", alice.headers...)
 		require.True(t, r.ok(), "%s", r)
 	}
-	require.Equal(t, 0, svc.stop(t))
+	require.Equal(t, 0, svc.Stop(t))
 }
 
 // TestRel34_DatabaseRestartUnderLoad: 20 rps of list and get-or-create for five users
@@ -340,10 +341,10 @@ func TestRel34_DatabaseRestartUnderLoad(t *testing.T) {
 	l := startFaultLoad(50*time.Millisecond, 400, func(i int) func() faultResult {
 		u := users[i%len(users)]
 		if i%2 == 0 {
-			return func() faultResult { return faultDo(faultClient, svc.baseURL, "GET", "/api/accounts", "", u.headers...) }
+			return func() faultResult { return faultDo(faultClient, svc.URL, "GET", "/api/accounts", "", u.headers...) }
 		}
 		return func() faultResult {
-			return faultDo(faultClient, svc.baseURL, "POST", "/api/accounts/get-or-create", "", u.headers...)
+			return faultDo(faultClient, svc.URL, "POST", "/api/accounts/get-or-create", "", u.headers...)
 		}
 	})
 	time.Sleep(2 * time.Second) // steady state first
@@ -394,10 +395,10 @@ func TestRel34_DatabaseRestartUnderLoad(t *testing.T) {
 	require.GreaterOrEqual(t, float64(afterOK), 0.99*float64(after), "≥99%% succeed from 5 s after the last fault")
 
 	var users1, rows int
-	queryRow(t, e.suURL, `SELECT count(DISTINCT user_id), count(*) FROM user_accounts`, &users1, &rows)
+	servicetest.QueryRow(t, e.suURL, `SELECT count(DISTINCT user_id), count(*) FROM user_accounts`, &users1, &rows)
 	require.Equal(t, len(users), users1, "every user has an account")
 	require.Equal(t, len(users), rows, "exactly one account per user")
-	require.Equal(t, 0, svc.stop(t))
+	require.Equal(t, 0, svc.Stop(t))
 }
 
 // TestRel35_BlackHole: PostgreSQL frozen with SIGSTOP (postmaster and every backend), so
@@ -410,11 +411,11 @@ func TestRel35_BlackHole(t *testing.T) {
 	alice := newFaultUser(t, e, "alice-35")
 	bob := newFaultUser(t, e, "bob-35")
 	svc := e.serve(t)
-	pid := svc.cmd.Process.Pid
+	pid := svc.Cmd.Process.Pid
 	for _, u := range []faultUser{alice, bob} {
 		for range 5 { // a warm pool: the idle connections are the ones that will hang
-			require.True(t, faultDo(faultClient, svc.baseURL, "POST", "/api/accounts/get-or-create", "", u.headers...).ok())
-			require.True(t, faultDo(faultClient, svc.baseURL, "GET", "/api/accounts", "", u.headers...).ok())
+			require.True(t, faultDo(faultClient, svc.URL, "POST", "/api/accounts/get-or-create", "", u.headers...).ok())
+			require.True(t, faultDo(faultClient, svc.URL, "GET", "/api/accounts", "", u.headers...).ok())
 		}
 	}
 	threads0, rss0 := faultProcStatus(t, pid)
@@ -423,7 +424,7 @@ func TestRel35_BlackHole(t *testing.T) {
 	pausedAt := time.Now()
 	var readyz faultResult
 	took := faultWait(t, 2500*time.Millisecond, "/readyz 503 while paused", func() bool {
-		readyz = faultDo(faultClient, svc.baseURL, "GET", "/readyz", "")
+		readyz = faultDo(faultClient, svc.URL, "GET", "/readyz", "")
 		return readyz.status == 503
 	})
 	t.Logf("/readyz 503 %s after the pause (probe took %s)", took.Round(time.Millisecond), readyz.took.Round(time.Millisecond))
@@ -433,10 +434,10 @@ func TestRel35_BlackHole(t *testing.T) {
 		u := []faultUser{alice, bob}[i%2]
 		if i%3 == 0 {
 			return func() faultResult {
-				return faultDo(faultClient, svc.baseURL, "POST", "/api/accounts/get-or-create", "", u.headers...)
+				return faultDo(faultClient, svc.URL, "POST", "/api/accounts/get-or-create", "", u.headers...)
 			}
 		}
-		return func() faultResult { return faultDo(faultClient, svc.baseURL, "GET", "/api/accounts", "", u.headers...) }
+		return func() faultResult { return faultDo(faultClient, svc.URL, "GET", "/api/accounts", "", u.headers...) }
 	})
 	maxThreads, maxRSS := threads0, rss0
 	for time.Since(pausedAt) < 8*time.Second {
@@ -459,12 +460,12 @@ func TestRel35_BlackHole(t *testing.T) {
 
 	e.cluster.Resume(t)
 	took = faultWait(t, 10*time.Second, "recovery after resume", func() bool {
-		return faultDo(faultClient, svc.baseURL, "GET", "/api/accounts", "", alice.headers...).ok() &&
-			faultDo(faultClient, svc.baseURL, "POST", "/api/accounts/get-or-create", "", bob.headers...).ok() &&
-			faultDo(faultClient, svc.baseURL, "GET", "/readyz", "").ok()
+		return faultDo(faultClient, svc.URL, "GET", "/api/accounts", "", alice.headers...).ok() &&
+			faultDo(faultClient, svc.URL, "POST", "/api/accounts/get-or-create", "", bob.headers...).ok() &&
+			faultDo(faultClient, svc.URL, "GET", "/readyz", "").ok()
 	})
 	t.Logf("recovered %s after the resume", took.Round(time.Millisecond))
-	require.Equal(t, 0, svc.stop(t))
+	require.Equal(t, 0, svc.Stop(t))
 }
 
 // TestRel36_LockTimeout: a superuser holds A's credential row FOR UPDATE; PUT on it fails
@@ -476,7 +477,7 @@ func TestRel36_LockTimeout(t *testing.T) {
 	id := faultStoreCredential(t, svc, alice, "locked")
 
 	release := faultLockCredentials(t, e.suURL, id)
-	r := faultDo(faultClient, svc.baseURL, "PUT", "/api/credentials/"+id, `{"nickname":"blocked"}`, alice.headers...)
+	r := faultDo(faultClient, svc.URL, "PUT", "/api/credentials/"+id, `{"nickname":"blocked"}`, alice.headers...)
 	requireFaultUnavailable(t, r)
 	require.Equal(t, 504, r.status, "lock_timeout is a timeout: %s", r)
 	require.GreaterOrEqual(t, r.took, 2900*time.Millisecond, "it waited for lock_timeout: %s", r)
@@ -484,12 +485,12 @@ func TestRel36_LockTimeout(t *testing.T) {
 	release()
 
 	var nickname string
-	queryRow(t, e.suURL, `SELECT nickname FROM user_credentials WHERE id = '`+id+`'`, &nickname)
+	servicetest.QueryRow(t, e.suURL, `SELECT nickname FROM user_credentials WHERE id = '`+id+`'`, &nickname)
 	require.Equal(t, "locked", nickname, "the timed-out update was rolled back")
-	res := svc.call(t, "PUT", "/api/credentials/"+id, `{"nickname":"unlocked"}`, alice.headers...)
+	res := request(t, svc, "PUT", "/api/credentials/"+id, `{"nickname":"unlocked"}`, alice.headers...)
 	require.Equal(t, 200, res.status, res.raw)
 	require.Equal(t, "unlocked", res.body["nickname"])
-	require.Equal(t, 0, svc.stop(t))
+	require.Equal(t, 0, svc.Stop(t))
 }
 
 // TestRel37_PoolExhaustion: with DB_MAX_CONNS=2, two PUTs blocked on row locks hold both
@@ -507,19 +508,19 @@ func TestRel37_PoolExhaustion(t *testing.T) {
 	puts := make(chan faultResult, len(ids))
 	for _, id := range ids {
 		go func() {
-			puts <- faultDo(faultClient, svc.baseURL, "PUT", "/api/credentials/"+id, `{"nickname":"blocked"}`, alice.headers...)
+			puts <- faultDo(faultClient, svc.URL, "PUT", "/api/credentials/"+id, `{"nickname":"blocked"}`, alice.headers...)
 		}()
 	}
 	faultWait(t, 2*time.Second, "both PUTs waiting on the row locks", func() bool {
 		return faultCountBackends(t, e.suURL, "wait_event_type = 'Lock'") == 2
 	})
 
-	third := faultDo(faultClient, svc.baseURL, "GET", "/api/accounts", "", alice.headers...)
+	third := faultDo(faultClient, svc.URL, "GET", "/api/accounts", "", alice.headers...)
 	requireFaultUnavailable(t, third)
 	require.Equal(t, 504, third.status, "an acquire timeout is a 504 (as PostgREST's): %s", third)
 	require.GreaterOrEqual(t, third.took, acquireTimeout-50*time.Millisecond, "%s", third)
 	require.Less(t, third.took, acquireTimeout+time.Second, "answered at the acquire timeout: %s", third)
-	live := faultDo(faultClient, svc.baseURL, "GET", "/livez", "")
+	live := faultDo(faultClient, svc.URL, "GET", "/livez", "")
 	require.True(t, live.ok(), "%s", live)
 	require.Less(t, live.took, 500*time.Millisecond, "liveness needs no connection: %s", live)
 
@@ -527,11 +528,11 @@ func TestRel37_PoolExhaustion(t *testing.T) {
 		requireFaultUnavailable(t, <-puts) // lock_timeout
 	}
 	release()
-	res := svc.call(t, "GET", "/api/accounts", "", alice.headers...)
+	res := request(t, svc, "GET", "/api/accounts", "", alice.headers...)
 	require.Equal(t, 200, res.status, res.raw)
-	res = svc.call(t, "PUT", "/api/credentials/"+ids[0], `{"nickname":"free"}`, alice.headers...)
+	res = request(t, svc, "PUT", "/api/credentials/"+ids[0], `{"nickname":"free"}`, alice.headers...)
 	require.Equal(t, 200, res.status, res.raw)
-	require.Equal(t, 0, svc.stop(t))
+	require.Equal(t, 0, svc.Stop(t))
 }
 
 // TestRel38_GracefulShutdown: a PUT is blocked on a row lock when SIGTERM arrives; the
@@ -544,18 +545,18 @@ func TestRel38_GracefulShutdown(t *testing.T) {
 	const drain, shutdownTimeout = 500 * time.Millisecond, 10 * time.Second
 	svc := e.serve(t, "SHUTDOWN_DRAIN_PERIOD="+drain.String(), "SHUTDOWN_TIMEOUT="+shutdownTimeout.String())
 	id := faultStoreCredential(t, svc, alice, "before")
-	require.True(t, faultDo(faultFreshClient, svc.baseURL, "GET", "/readyz", "").ok())
+	require.True(t, faultDo(faultFreshClient, svc.URL, "GET", "/readyz", "").ok())
 
 	release := faultLockCredentials(t, e.suURL, id)
 	put := make(chan faultResult, 1)
 	go func() {
-		put <- faultDo(faultClient, svc.baseURL, "PUT", "/api/credentials/"+id, `{"nickname":"after-sigterm"}`, alice.headers...)
+		put <- faultDo(faultClient, svc.URL, "PUT", "/api/credentials/"+id, `{"nickname":"after-sigterm"}`, alice.headers...)
 	}()
 	faultWait(t, 2*time.Second, "the PUT waiting on the row lock", func() bool {
 		return faultCountBackends(t, e.suURL, "wait_event_type = 'Lock'") == 1
 	})
 
-	require.NoError(t, svc.cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, svc.Cmd.Process.Signal(syscall.SIGTERM))
 	signalled := time.Now()
 	releaseAt := time.AfterFunc(time.Second, release)
 	defer releaseAt.Stop()
@@ -563,18 +564,18 @@ func TestRel38_GracefulShutdown(t *testing.T) {
 	// During the drain period the listener still accepts, and says not ready.
 	var readyz faultResult
 	took := faultWait(t, drain/2, "/readyz 503 after SIGTERM", func() bool {
-		readyz = faultDo(faultFreshClient, svc.baseURL, "GET", "/readyz", "")
+		readyz = faultDo(faultFreshClient, svc.URL, "GET", "/readyz", "")
 		return readyz.status == 503
 	})
 	require.Contains(t, readyz.body, `"code":"unavailable"`)
 	t.Logf("/readyz 503 %s after SIGTERM", took.Round(time.Millisecond))
 	time.Sleep(time.Until(signalled.Add(drain / 2)))
-	readyz = faultDo(faultFreshClient, svc.baseURL, "GET", "/readyz", "")
+	readyz = faultDo(faultFreshClient, svc.URL, "GET", "/readyz", "")
 	require.NoError(t, readyz.err, "still accepting halfway through the drain period")
 	require.Equal(t, 503, readyz.status, "%s", readyz)
 
 	// Then the listener closes: new connections are refused while the PUT is still in flight.
-	addr := strings.TrimPrefix(svc.baseURL, "http://")
+	addr := strings.TrimPrefix(svc.URL, "http://")
 	faultWait(t, drain+time.Second, "new connections refused", func() bool {
 		conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err == nil {
@@ -596,18 +597,18 @@ func TestRel38_GracefulShutdown(t *testing.T) {
 	require.GreaterOrEqual(t, time.Since(signalled), time.Second, "it waited for the lock")
 
 	select {
-	case <-svc.done:
+	case <-svc.Done:
 	case <-time.After(shutdownTimeout + 5*time.Second):
 		t.Fatal("the service did not exit after the in-flight request finished")
 	}
 	exited := time.Since(signalled)
-	require.Equal(t, 0, svc.cmd.ProcessState.ExitCode(), "a graceful shutdown exits 0")
+	require.Equal(t, 0, svc.Cmd.ProcessState.ExitCode(), "a graceful shutdown exits 0")
 	require.Less(t, exited, shutdownTimeout, "exit within SHUTDOWN_TIMEOUT")
 	t.Logf("exited 0 %s after SIGTERM", exited.Round(time.Millisecond))
 
 	var nickname string
 	var count int
-	queryRow(t, e.suURL, `SELECT nickname, (SELECT count(*) FROM user_credentials) FROM user_credentials WHERE id = '`+id+`'`, &nickname, &count)
+	servicetest.QueryRow(t, e.suURL, `SELECT nickname, (SELECT count(*) FROM user_credentials) FROM user_credentials WHERE id = '`+id+`'`, &nickname, &count)
 	require.Equal(t, "after-sigterm", nickname, "the PUT committed")
 	require.Equal(t, 1, count, "and created nothing else")
 	faultWait(t, 2*time.Second, "the pool closed its connections", func() bool {
@@ -630,19 +631,19 @@ func TestRel39_SigkillMidTransaction(t *testing.T) {
 	alice := newFaultUser(t, e, "alice-39")
 	svc := e.serve(t)
 	id := faultStoreCredential(t, svc, alice, "original")
-	require.Equal(t, 0, svc.stop(t))
+	require.Equal(t, 0, svc.Stop(t))
 
 	// holdLockAndFreeze leaves svc frozen, its backend idle in transaction with the lock.
-	holdLockAndFreeze := func(t *testing.T, svc *service, nickname string) {
+	holdLockAndFreeze := func(t *testing.T, svc *servicetest.Service, nickname string) {
 		t.Helper()
 		release := faultLockCredentials(t, e.suURL, id)
 		go func() { // its answer never comes: the service is frozen, then killed
-			_ = faultDo(faultClient, svc.baseURL, "PUT", "/api/credentials/"+id, fmt.Sprintf(`{"nickname":%q}`, nickname), alice.headers...)
+			_ = faultDo(faultClient, svc.URL, "PUT", "/api/credentials/"+id, fmt.Sprintf(`{"nickname":%q}`, nickname), alice.headers...)
 		}()
 		faultWait(t, 2*time.Second, "the PUT waiting on the row lock", func() bool {
 			return faultCountBackends(t, e.suURL, "wait_event_type = 'Lock'") == 1
 		})
-		require.NoError(t, svc.cmd.Process.Signal(syscall.SIGSTOP))
+		require.NoError(t, svc.Cmd.Process.Signal(syscall.SIGSTOP))
 		release()
 		faultWait(t, 2*time.Second, "the service's backend idle in transaction", func() bool {
 			return faultCountBackends(t, e.suURL, "state = 'idle in transaction'") == 1
@@ -663,15 +664,15 @@ func TestRel39_SigkillMidTransaction(t *testing.T) {
 	putSucceeds := func(t *testing.T, nickname string) {
 		t.Helper()
 		svc := e.serve(t)
-		res := svc.call(t, "PUT", "/api/credentials/"+id, fmt.Sprintf(`{"nickname":%q}`, nickname), alice.headers...)
+		res := request(t, svc, "PUT", "/api/credentials/"+id, fmt.Sprintf(`{"nickname":%q}`, nickname), alice.headers...)
 		require.Equal(t, 200, res.status, res.raw)
 		require.Equal(t, nickname, res.body["nickname"])
-		require.Equal(t, 0, svc.stop(t))
+		require.Equal(t, 0, svc.Stop(t))
 	}
 	requireNickname := func(t *testing.T, want string) {
 		t.Helper()
 		var nickname string
-		queryRow(t, e.suURL, `SELECT nickname FROM user_credentials WHERE id = '`+id+`'`, &nickname)
+		servicetest.QueryRow(t, e.suURL, `SELECT nickname FROM user_credentials WHERE id = '`+id+`'`, &nickname)
 		require.Equal(t, want, nickname)
 	}
 
@@ -679,8 +680,8 @@ func TestRel39_SigkillMidTransaction(t *testing.T) {
 		svc := e.serve(t)
 		holdLockAndFreeze(t, svc, "killed")
 		require.False(t, lockFree(), "the frozen service's transaction holds the lock")
-		require.NoError(t, svc.cmd.Process.Signal(syscall.SIGKILL))
-		<-svc.done
+		require.NoError(t, svc.Cmd.Process.Signal(syscall.SIGKILL))
+		<-svc.Done
 		took := faultWait(t, 3*time.Second, "the lock freed after SIGKILL", lockFree)
 		t.Logf("lock freed %s after SIGKILL", took.Round(time.Millisecond))
 		requireNickname(t, "original")
@@ -695,8 +696,8 @@ func TestRel39_SigkillMidTransaction(t *testing.T) {
 		took := faultWait(t, 15*time.Second, "the lock freed by the idle timeout", lockFree)
 		t.Logf("lock freed %s after the backend went idle in transaction", took.Round(time.Millisecond))
 		require.GreaterOrEqual(t, time.Since(idleSince), 9*time.Second, "by the 10 s idle timeout, not by anything else")
-		require.NoError(t, svc.cmd.Process.Signal(syscall.SIGKILL))
-		<-svc.done
+		require.NoError(t, svc.Cmd.Process.Signal(syscall.SIGKILL))
+		<-svc.Done
 		requireNickname(t, "after-kill")
 		putSucceeds(t, "after-stall")
 	})

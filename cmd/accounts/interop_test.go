@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/brokerly/accounts/adapters/alpaca/alpacatest"
+	"github.com/brokerly/accounts/internal/servicetest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -33,7 +34,7 @@ func betterAuth(t *testing.T, dbURL string, args ...string) []byte {
 	}
 	cmd := exec.Command("node", append([]string{"harness.mjs"}, args...)...)
 	cmd.Dir = harnessDir
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "BETTER_AUTH_SECRET="+testSecret)
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "BETTER_AUTH_SECRET="+servicetest.Secret)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -59,16 +60,16 @@ func cookieFromSetCookie(setCookie string) string {
 func TestBetterAuthInterop(t *testing.T) {
 	for _, order := range []string{"better-auth migrates first", "service migrates first"} {
 		t.Run(order, func(t *testing.T) {
-			dbURL := databaseURL(t)
+			dbURL := servicetest.NewDatabaseURL(t)
 			broker := alpacatest.NewServer(t, map[string]string{canaryKey: canarySecret})
 			brokerURL := []string{"ALPACA_PAPER_URL=" + broker.URL(), "ALPACA_LIVE_URL=" + broker.URL()}
-			var svc *service
+			var svc *servicetest.Service
 			if order == "better-auth migrates first" {
-				createDatabase(t, dbURL)
+				servicetest.CreateDatabase(t, dbURL)
 				betterAuth(t, dbURL, "migrate")
-				svc = startService(t, dbURL, brokerURL...)
+				svc = servicetest.Start(t, dbURL, brokerURL...)
 			} else {
-				svc = startService(t, dbURL, brokerURL...)
+				svc = servicetest.Start(t, dbURL, brokerURL...)
 				betterAuth(t, dbURL, "migrate") // must find our copy of its tables acceptable
 			}
 			exerciseRealSessions(t, svc, broker, dbURL)
@@ -77,29 +78,29 @@ func TestBetterAuthInterop(t *testing.T) {
 	}
 }
 
-func exerciseRealSessions(t *testing.T, svc *service, broker *alpacatest.Server, dbURL string) {
+func exerciseRealSessions(t *testing.T, svc *servicetest.Service, broker *alpacatest.Server, dbURL string) {
 	alice := signUp(t, dbURL, "alice@example.test")
 	bob := signUp(t, dbURL, "bob@example.test")
 	aliceCookie := cookieFromSetCookie(alice.SetCookie)
 	require.Contains(t, aliceCookie, "%3D", "the browser sends the URL-encoded value Better Auth set")
 	origin := "http://app.test"
 
-	res := svc.call(t, "POST", "/api/accounts", `{"account_name":"Alice's account"}`, "Cookie", aliceCookie, "Origin", origin)
+	res := request(t, svc, "POST", "/api/accounts", `{"account_name":"Alice's account"}`, "Cookie", aliceCookie, "Origin", origin)
 	require.Equal(t, 201, res.status, res.raw)
 	require.Equal(t, alice.UserID, res.body["user_id"])
 	aliceAccount := res.body["id"]
 
-	res = svc.call(t, "GET", "/api/accounts", "", "Authorization", "Bearer "+alice.Bearer)
+	res = request(t, svc, "GET", "/api/accounts", "", "Authorization", "Bearer "+alice.Bearer)
 	require.Equal(t, 200, res.status, res.raw)
 	require.EqualValues(t, 1, res.body["count"])
 	require.Equal(t, aliceAccount, res.body["accounts"].([]any)[0].(map[string]any)["id"])
 
-	res = svc.call(t, "POST", "/api/accounts/get-or-create", "", "Authorization", "Bearer "+bob.Bearer)
+	res = request(t, svc, "POST", "/api/accounts/get-or-create", "", "Authorization", "Bearer "+bob.Bearer)
 	require.Equal(t, 200, res.status, res.raw)
 	require.Equal(t, true, res.body["created"])
 	require.Equal(t, bob.UserID, res.body["account"].(map[string]any)["user_id"])
 
-	res = svc.call(t, "GET", "/api/accounts", "", "Cookie", cookieFromSetCookie(bob.SetCookie))
+	res = request(t, svc, "GET", "/api/accounts", "", "Cookie", cookieFromSetCookie(bob.SetCookie))
 	require.Equal(t, 200, res.status)
 	require.EqualValues(t, 1, res.body["count"], "bob sees his account only")
 	require.NotEqual(t, aliceAccount, res.body["accounts"].([]any)[0].(map[string]any)["id"])
@@ -107,16 +108,16 @@ func exerciseRealSessions(t *testing.T, svc *service, broker *alpacatest.Server,
 	// Credentials, with the exact cookie Better Auth set, and with its bearer token.
 	credentialID := exerciseCredentials(t, svc, broker, "Cookie", aliceCookie, "Origin", origin)
 	exerciseCredentials(t, svc, broker, "Authorization", "Bearer "+bob.Bearer)
-	res = svc.call(t, "GET", "/api/credentials/"+credentialID+"/account-data", "", "Authorization", "Bearer "+bob.Bearer)
+	res = request(t, svc, "GET", "/api/credentials/"+credentialID+"/account-data", "", "Authorization", "Bearer "+bob.Bearer)
 	require.Equal(t, 404, res.status, "bob cannot read alice's credential")
 
 	var out struct{ Status int }
 	require.NoError(t, json.Unmarshal(betterAuth(t, dbURL, "signout", aliceCookie), &out))
 	require.Equal(t, 200, out.Status)
 
-	signedOut := svc.call(t, "GET", "/api/accounts", "", "Cookie", aliceCookie)
+	signedOut := request(t, svc, "GET", "/api/accounts", "", "Cookie", aliceCookie)
 	require.Equal(t, 401, signedOut.status)
-	require.Equal(t, 401, svc.call(t, "GET", "/api/accounts", "", "Authorization", "Bearer "+alice.Bearer).status)
-	require.Equal(t, 200, svc.call(t, "GET", "/api/accounts", "", "Authorization", "Bearer "+bob.Bearer).status,
+	require.Equal(t, 401, request(t, svc, "GET", "/api/accounts", "", "Authorization", "Bearer "+alice.Bearer).status)
+	require.Equal(t, 200, request(t, svc, "GET", "/api/accounts", "", "Authorization", "Bearer "+bob.Bearer).status,
 		"signing alice out leaves bob signed in")
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/brokerly/accounts/adapters/postgres"
-	"github.com/uptrace/bun"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 )
@@ -24,7 +23,7 @@ func migrateDatabase(ctx context.Context, cfg Config, log *zap.Logger) error {
 	return applyMigrations(ctx, db, log)
 }
 
-func applyMigrations(ctx context.Context, db *bun.DB, log *zap.Logger) error {
+func applyMigrations(ctx context.Context, db *postgres.DB, log *zap.Logger) error {
 	if err := postgres.Migrate(ctx, db, log.Named("migrate")); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -33,7 +32,7 @@ func applyMigrations(ctx context.Context, db *bun.DB, log *zap.Logger) error {
 
 // registerMigrateOnStart adds a start hook that migrates before anything serves; Options
 // registers it ahead of the HTTP server, and fx runs start hooks in registration order.
-func registerMigrateOnStart(lc fx.Lifecycle, cfg Config, db *bun.DB, log *zap.Logger) {
+func registerMigrateOnStart(lc fx.Lifecycle, cfg Config, db *postgres.DB, log *zap.Logger) {
 	lc.Append(fx.Hook{OnStart: func(ctx context.Context) error {
 		if err := postgres.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
 			return fmt.Errorf("ensure database: %w", err)

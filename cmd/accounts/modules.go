@@ -12,7 +12,6 @@ import (
 	"github.com/brokerly/accounts/adapters/postgres"
 	"github.com/brokerly/accounts/app"
 	"github.com/brokerly/accounts/ports"
-	"github.com/uptrace/bun"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 )
@@ -24,30 +23,15 @@ var postgresModule = fx.Module("postgres",
 	fx.Decorate(func(l *zap.Logger) *zap.Logger { return l.Named("postgres") }),
 	fx.Provide(
 		openDatabase,
-		fx.Annotate(postgres.NewTransactor, fx.As(new(ports.Transactor))),
-		newSessionStore,
+		fx.Annotate(postgres.NewSessionRepo, fx.As(new(ports.Sessions))),
+		fx.Annotate(postgres.NewAccountRepo, fx.As(new(ports.AccountRepository))),
+		fx.Annotate(postgres.NewCredentialRepo, fx.As(new(ports.CredentialRepository))),
 	),
 )
 
-// newSessionStore caches verified sessions unless SESSION_CACHE_SIZE is 0; the cache
-// listens for session changes while the service runs, so revocation takes effect within
-// postgres.RevocationBound.
-func newSessionStore(lc fx.Lifecycle, cfg Config, db *bun.DB, log *zap.Logger) (betterauth.SessionStore, error) {
-	store := postgres.NewSessionStore(db)
-	if cfg.SessionCacheSize == 0 {
-		return store, nil
-	}
-	cache, err := postgres.NewSessionCache(store, cfg.SessionListenURL, cfg.SessionCacheSize, log.Named("session-cache"))
-	if err != nil {
-		return nil, err
-	}
-	lc.Append(fx.StartStopHook(cache.Start, cache.Stop))
-	return cache, nil
-}
-
 var authModule = fx.Module("betterauth",
-	fx.Provide(func(cfg Config, store betterauth.SessionStore) (ports.SessionVerifier, error) {
-		v, err := betterauth.NewVerifier(cfg.AuthSecret, store)
+	fx.Provide(func(cfg Config) (ports.SessionVerifier, error) {
+		v, err := betterauth.NewVerifier(cfg.AuthSecret)
 		if err != nil {
 			return nil, fmt.Errorf("BETTER_AUTH_SECRET: %w", err)
 		}
@@ -79,8 +63,9 @@ var brokerModule = fx.Module("alpaca",
 )
 
 var appModule = fx.Module("app",
-	fx.Provide(func(tx ports.Transactor, cipher ports.Cipher, broker ports.Broker) app.Application {
-		return app.New(app.Deps{Tx: tx, Cipher: cipher, Broker: broker, Clock: ports.SystemClock{}})
+	fx.Provide(func(sessions ports.Sessions, accounts ports.AccountRepository, credentials ports.CredentialRepository,
+		cipher ports.Cipher, broker ports.Broker) app.Application {
+		return app.New(app.Deps{Sessions: sessions, Accounts: accounts, Credentials: credentials, Cipher: cipher, Broker: broker, Clock: ports.SystemClock{}})
 	}),
 )
 
@@ -95,7 +80,7 @@ func postgresConfig(cfg Config) postgres.Config {
 
 // openDatabase does not ping: the service starts while the database is down and reports
 // it through /readyz and 503s until it comes back.
-func openDatabase(lc fx.Lifecycle, cfg Config) (*bun.DB, error) {
+func openDatabase(lc fx.Lifecycle, cfg Config) (*postgres.DB, error) {
 	db, err := postgres.Open(context.Background(), postgresConfig(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -104,9 +89,9 @@ func openDatabase(lc fx.Lifecycle, cfg Config) (*bun.DB, error) {
 	return db, nil
 }
 
-// newHTTPServer's readiness includes the start-up audit (selfcheck.go): not ready until it
-// has passed.
-func newHTTPServer(cfg Config, application app.Application, verifier ports.SessionVerifier, check *selfCheck, log *zap.Logger) *httpadapter.Server {
+// newHTTPServer's readiness is the database's: reachable, migrated, and audited (the audit
+// runs at start, see audit.go).
+func newHTTPServer(cfg Config, application app.Application, verifier ports.SessionVerifier, db *postgres.DB, log *zap.Logger) *httpadapter.Server {
 	return httpadapter.NewServer(httpadapter.Config{
 		AllowedOrigins:          cfg.AllowedOrigins,
 		SessionCookieNames:      betterauth.CookieNames(cfg.CookiePrefix, cfg.SecureCookies),
@@ -114,7 +99,7 @@ func newHTTPServer(cfg Config, application app.Application, verifier ports.Sessi
 		AuthFailureRate:         cfg.AuthFailureRate,
 		AuthFailureBurst:        cfg.AuthFailureBurst,
 		DisableAuthFailureLimit: cfg.AuthFailureRate == 0,
-	}, application, verifier, check.ready, log)
+	}, application, verifier, db.Ready, log)
 }
 
 // startHTTPServer listens in OnStart, so a taken port fails the start, and drains in OnStop:

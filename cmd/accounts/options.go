@@ -27,8 +27,8 @@ func Options(cfg Config, log *zap.Logger, migrate bool) fx.Option {
 	if migrate {
 		opts = append(opts, fx.Invoke(registerMigrateOnStart))
 	}
-	// After the migrations, before the server: the row-level security audit (selfcheck.go).
-	opts = append(opts, selfCheckModule)
+	// After the migrations, before the server: the row-level security audit (audit.go).
+	opts = append(opts, fx.Invoke(registerAudit))
 	// Last, so that the server listens only once everything before it has started.
 	opts = append(opts, fx.Invoke(startHTTPServer))
 	return fx.Options(opts...)

@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brokerly/accounts/adapters/postgres/pgtest"
+	"github.com/brokerly/accounts/internal/servicetest"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
@@ -46,7 +48,7 @@ const (
 
 func TestPgBouncerTransactionPooling(t *testing.T) {
 	pgbouncer := pgbouncerBinary(t)
-	directURL := databaseURL(t)
+	directURL := servicetest.NewDatabaseURL(t)
 	dbName := strings.TrimPrefix(mustParseURL(t, directURL).Path, "/")
 
 	// Migrations never go through PgBouncer: the migration lock is a session-level advisory
@@ -57,11 +59,11 @@ func TestPgBouncerTransactionPooling(t *testing.T) {
 	bouncer := startPgBouncer(t, pgbouncer, directURL, bouncerPoolSize)
 	serviceURL := bouncer.databaseURL(dbName, "default_query_exec_mode="+bouncerExecMode)
 	// The session cache LISTENs, which needs a session of its own: straight to PostgreSQL.
-	svc := startServiceArgs(t, []string{"serve"}, serviceURL, "DB_MAX_CONNS=8", "SESSION_CACHE_LISTEN_URL="+directURL)
-	require.Equal(t, 200, svc.call(t, "GET", "/readyz", "").status, "ready through PgBouncer")
+	svc := servicetest.StartArgs(t, []string{"serve"}, serviceURL, "DB_MAX_CONNS=8")
+	require.Equal(t, 200, request(t, svc, "GET", "/readyz", "").status, "ready through PgBouncer")
 
 	tenants := seedTenants(t, svc, directURL, bleedTenants)
-	counts := interleaveRequests(t, svc.baseURL, tenants, bleedRequests, bleedWorkers)
+	counts := interleaveRequests(t, svc.URL, tenants, bleedRequests, bleedWorkers)
 	t.Logf("requests by kind: %v", counts)
 	requireTenantRowsUnchanged(t, directURL, tenants)
 
@@ -81,26 +83,26 @@ func TestPgBouncerTransactionPooling(t *testing.T) {
 	}
 
 	var advisory, inTx int
-	queryRow(t, directURL, `SELECT
+	servicetest.QueryRow(t, directURL, `SELECT
 		(SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())),
 		(SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%')`, &advisory, &inTx)
 	require.Zero(t, advisory, "no session-level advisory lock is held by a pooled server connection")
 	require.Zero(t, inTx, "no server connection was left in a transaction")
 
 	// With the cache listening directly, a sign-out still takes effect within a second.
-	cookie := insertUserWithSession(t, directURL, "bouncer-revoke")
+	cookie := cookieFor(t, directURL, "bouncer-revoke")
 	for range 3 {
-		require.Equal(t, 200, svc.call(t, "GET", "/api/accounts", "", "Cookie", cookie).status)
+		require.Equal(t, 200, request(t, svc, "GET", "/api/accounts", "", "Cookie", cookie).status)
 	}
-	sqlExec(t, directURL, `DELETE FROM "session" WHERE "userId" = 'bouncer-revoke'`)
+	servicetest.Exec(t, directURL, `DELETE FROM "session" WHERE "userId" = 'bouncer-revoke'`)
 	revoked := time.Now()
-	for svc.call(t, "GET", "/api/accounts", "", "Cookie", cookie).status != 401 {
+	for request(t, svc, "GET", "/api/accounts", "", "Cookie", cookie).status != 401 {
 		require.Less(t, time.Since(revoked), time.Second, "a signed-out session was still accepted after a second")
 		time.Sleep(10 * time.Millisecond)
 	}
 
-	require.Equal(t, 0, svc.stop(t))
-	require.NotContains(t, svc.logs.String(), `"status":500`)
+	require.Equal(t, 0, svc.Stop(t))
+	require.NotContains(t, svc.Logs.String(), `"status":500`)
 
 	// Why the mode matters: pgx's default (cache_statement) prepares named statements
 	// (stmtcache_<hash of the SQL>) on whichever server connection it has, and PgBouncer
@@ -113,13 +115,13 @@ func TestPgBouncerTransactionPooling(t *testing.T) {
 		if major, minor := bouncer.version(t); major > 1 || minor >= 21 {
 			t.Skipf("PgBouncer %d.%d may track prepared statements (max_prepared_statements)", major, minor)
 		}
-		svc := startServiceArgs(t, []string{"serve"}, bouncer.databaseURL(dbName), "DB_MAX_CONNS=8")
-		counts := interleave(t, svc.baseURL, tenants, 300, bleedWorkers, true)
+		svc := servicetest.Launch(t, []string{"serve"}, bouncer.databaseURL(dbName), "DB_MAX_CONNS=8")
+		counts := interleave(t, svc.URL, tenants, 300, bleedWorkers, true)
 		t.Logf("requests by kind: %v", counts)
 		require.Positive(t, counts[serverErrorKind], "the default mode breaks behind PgBouncer 1.18")
-		require.Regexp(t, `SQLSTATE (42P05|26000)`, svc.logs.String())
+		require.Regexp(t, `SQLSTATE (42P05|26000)`, svc.Logs.String())
 		requireTenantRowsUnchanged(t, directURL, tenants)
-		require.Equal(t, 0, svc.stop(t))
+		require.Equal(t, 0, svc.Stop(t))
 	})
 }
 
@@ -252,9 +254,9 @@ func migrateDirect(t *testing.T, directURL string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, builtBinary(t), "migrate")
+	cmd := exec.CommandContext(ctx, servicetest.Binary(t), "migrate")
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "DATABASE_URL=" + directURL, "LOG_LEVEL=warn",
-		"BETTER_AUTH_SECRET=" + testSecret, "CREDENTIAL_KEYS=" + testKeys}
+		"BETTER_AUTH_SECRET=" + servicetest.Secret, "CREDENTIAL_KEYS=" + servicetest.Keys}
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "accounts migrate:\n%s", out)
 }
@@ -262,12 +264,12 @@ func migrateDirect(t *testing.T, directURL string) {
 // bouncer is one running pgbouncer in front of the shared PostgreSQL.
 type bouncer struct {
 	port int
-	logs *logBuffer
+	logs *servicetest.Logs
 }
 
 // databaseURL is dbName through PgBouncer, as the login role of adminURL.
 func (b *bouncer) databaseURL(dbName string, params ...string) string {
-	u, _ := url.Parse(adminURL())
+	u, _ := url.Parse(pgtest.AdminURL())
 	u.Host = net.JoinHostPort("127.0.0.1", strconv.Itoa(b.port))
 	u.Path = "/" + dbName
 	q := u.Query()
@@ -340,7 +342,7 @@ logfile =
 pidfile =
 `, dbName, pgHost, pgPort, dbName, port, users, login, poolSize, poolSize), 0o644))
 
-		b := &bouncer{port: port, logs: &logBuffer{}}
+		b := &bouncer{port: port, logs: &servicetest.Logs{}}
 		cmd := exec.Command(binary, ini)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 		stderr, err := cmd.StderrPipe()
@@ -351,7 +353,7 @@ pidfile =
 		go func() {
 			sc := bufio.NewScanner(stderr)
 			for sc.Scan() {
-				b.logs.add(sc.Text())
+				b.logs.Add(sc.Text())
 			}
 			done <- cmd.Wait()
 		}()

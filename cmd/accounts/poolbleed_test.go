@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/brokerly/accounts/adapters/postgres"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -16,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/brokerly/accounts/internal/servicetest"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
@@ -43,14 +44,14 @@ const (
 )
 
 func TestRel20_PoolBleedOverHTTP(t *testing.T) {
-	dbURL := databaseURL(t)
-	svc := startService(t, dbURL, "DB_MAX_CONNS=1")
+	dbURL := servicetest.NewDatabaseURL(t)
+	svc := servicetest.Start(t, dbURL, "DB_MAX_CONNS=1")
 	tenants := seedTenants(t, svc, dbURL, bleedTenants)
 
 	// Watch the service's sessions for the whole run: proof that the pool really had one
 	// connection, so every request shared it.
 	stopWatch := watchBackends(t, dbURL)
-	counts := interleaveRequests(t, svc.baseURL, tenants, bleedRequests, bleedWorkers)
+	counts := interleaveRequests(t, svc.URL, tenants, bleedRequests, bleedWorkers)
 	maxBackends := stopWatch()
 	t.Logf("requests by kind: %v", counts)
 	require.Equal(t, 1, maxBackends, "the service used exactly one database session during the run")
@@ -66,21 +67,20 @@ func TestRel20_PoolBleedOverHTTP(t *testing.T) {
 	defer conn.Close(ctx)
 	rows, err := conn.Query(ctx, `SELECT pid::text || ' ' || coalesce(state, '') || ' ' || (xact_start IS NULL)::text
 		FROM pg_stat_activity
-		WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
-		  AND application_name <> $1`, postgres.ListenerApplicationName)
+		WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`)
 	require.NoError(t, err)
 	pids, err = pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)
 	require.Len(t, pids, 1, "the pool keeps its one idle session: %v", pids)
 	require.True(t, strings.HasSuffix(pids[0], " idle true"), "the service's session is idle, not idle in transaction: %s", pids[0])
 
-	require.Equal(t, 0, svc.stop(t))
-	require.NotContains(t, svc.logs.String(), `"status":500`)
+	require.Equal(t, 0, svc.Stop(t))
+	require.NotContains(t, svc.Logs.String(), `"status":500`)
 }
 
 // tenant is one user of the interleaving tests and everything that belongs to them.
 type tenant struct {
-	userID       string
+	UserID       string
 	cookie       string
 	accountID    string
 	credentialID string
@@ -88,7 +88,7 @@ type tenant struct {
 
 // seedTenants creates n users, each with a session, an account and one credential, through
 // the service. dbURL is the database itself (superuser), never a pooler in front of it.
-func seedTenants(t *testing.T, svc *service, dbURL string, n int) []tenant {
+func seedTenants(t *testing.T, svc *servicetest.Service, dbURL string, n int) []tenant {
 	t.Helper()
 	out := make([]tenant, n)
 	for i := range out {
@@ -96,14 +96,14 @@ func seedTenants(t *testing.T, svc *service, dbURL string, n int) []tenant {
 		_, _ = crand.Read(b[:])
 		// Same length and random: no id is a substring of another, which the raw-body
 		// check below relies on.
-		tn := tenant{userID: "bleed-" + hex.EncodeToString(b[:])}
-		tn.cookie = insertUserWithSession(t, dbURL, tn.userID)
+		tn := tenant{UserID: "bleed-" + hex.EncodeToString(b[:])}
+		tn.cookie = cookieFor(t, dbURL, tn.UserID)
 
-		res := svc.call(t, "POST", "/api/accounts/get-or-create", "", "Cookie", tn.cookie, "Origin", bleedOrigin)
+		res := request(t, svc, "POST", "/api/accounts/get-or-create", "", "Cookie", tn.cookie, "Origin", bleedOrigin)
 		require.Equal(t, 200, res.status, res.raw)
 		tn.accountID = res.body["account"].(map[string]any)["id"].(string)
 
-		res = svc.call(t, "POST", "/api/credentials/store",
+		res = request(t, svc, "POST", "/api/credentials/store",
 			fmt.Sprintf(`{"account_id":%q,"credential_type":"alpaca","api_key":"AKBLEED%d","secret_key":"secret-%d","nickname":"own"}`, tn.accountID, i, i),
 			"Cookie", tn.cookie, "Origin", bleedOrigin)
 		require.Equal(t, 201, res.status, res.raw)
@@ -117,7 +117,7 @@ func seedTenants(t *testing.T, svc *service, dbURL string, n int) []tenant {
 func requireTenantRowsUnchanged(t *testing.T, dbURL string, tenants []tenant) {
 	t.Helper()
 	var accounts, credentials, renamed int
-	queryRow(t, dbURL, `SELECT (SELECT count(*) FROM user_accounts), (SELECT count(*) FROM user_credentials),
+	servicetest.QueryRow(t, dbURL, `SELECT (SELECT count(*) FROM user_accounts), (SELECT count(*) FROM user_credentials),
 		(SELECT count(*) FROM user_credentials WHERE nickname <> 'own')`, &accounts, &credentials, &renamed)
 	require.Equal(t, len(tenants), accounts, "one account per user, none added by the failing writes")
 	require.Equal(t, len(tenants), credentials, "one credential per user, none stored under a foreign account")
@@ -138,7 +138,7 @@ type bleedRequest struct {
 func nextBleedRequest(rng *rand.Rand, tenants []tenant) bleedRequest {
 	me := tenants[rng.IntN(len(tenants))]
 	victim := tenants[rng.IntN(len(tenants))]
-	for victim.userID == me.userID {
+	for victim.UserID == me.UserID {
 		victim = tenants[rng.IntN(len(tenants))]
 	}
 	switch rng.IntN(11) {
@@ -175,7 +175,7 @@ func nextBleedRequest(rng *rand.Rand, tenants []tenant) bleedRequest {
 		var b [16]byte
 		_, _ = crand.Read(b[:])
 		return bleedRequest{kind: "unknown session (401)", method: "GET", path: "/api/credentials",
-			auth: "better-auth.session_token=" + signedCookieValue(hex.EncodeToString(b[:])), want: 401}
+			auth: "better-auth.session_token=" + servicetest.SignedValue(hex.EncodeToString(b[:])), want: 401}
 	case 8:
 		// The contract (spec/api.md) answers 200 with nothing, not 404.
 		return bleedRequest{kind: "credentials of another user's account (empty)", method: "GET",
@@ -206,8 +206,8 @@ func ownAccountList(b map[string]any, me tenant) error {
 }
 
 func ownAccount(acc map[string]any, me tenant) error {
-	if acc["id"] != me.accountID || acc["user_id"] != me.userID {
-		return fmt.Errorf("account %v of user %v, want %s of %s", acc["id"], acc["user_id"], me.accountID, me.userID)
+	if acc["id"] != me.accountID || acc["user_id"] != me.UserID {
+		return fmt.Errorf("account %v of user %v, want %s of %s", acc["id"], acc["user_id"], me.accountID, me.UserID)
 	}
 	return nil
 }
@@ -356,7 +356,7 @@ func namesNoOtherTenant(r bleedRequest, raw []byte, tenants []tenant) error {
 		if r.auth == other.cookie {
 			continue
 		}
-		for _, id := range []string{other.userID, other.accountID, other.credentialID} {
+		for _, id := range []string{other.UserID, other.accountID, other.credentialID} {
 			if strings.Contains(string(raw), id) && !strings.Contains(r.path+r.body, id) {
 				return fmt.Errorf("the response names %s of another user: %s", id, raw)
 			}
@@ -387,8 +387,7 @@ func watchBackends(t *testing.T, dbURL string) (stop func() int) {
 		for {
 			var n int
 			if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-				WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
-				  AND application_name <> $1`, postgres.ListenerApplicationName).Scan(&n); err != nil {
+				WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`).Scan(&n); err != nil {
 				if ctx.Err() == nil {
 					err2 = err
 				}

@@ -13,33 +13,34 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/brokerly/accounts/adapters/alpaca/alpacatest"
+	"github.com/brokerly/accounts/internal/servicetest"
 )
 
 // relFixture is a service with users who each have an account and one stored credential.
 type relFixture struct {
-	svc    *service
+	svc    *servicetest.Service
 	dbURL  string
 	broker *alpacatest.Server
 }
 
 type relUser struct {
-	relSession
+	servicetest.Session
 	accountID, credentialID string
 }
 
 func newRelFixture(t *testing.T, extraEnv ...string) *relFixture {
 	t.Helper()
 	broker := alpacatest.NewServer(t, map[string]string{canaryKey: canarySecret})
-	dbURL := databaseURL(t)
+	dbURL := servicetest.NewDatabaseURL(t)
 	env := append([]string{"ALPACA_PAPER_URL=" + broker.URL(), "ALPACA_LIVE_URL=" + broker.URL()}, extraEnv...)
-	return &relFixture{svc: startService(t, dbURL, env...), dbURL: dbURL, broker: broker}
+	return &relFixture{svc: servicetest.Start(t, dbURL, env...), dbURL: dbURL, broker: broker}
 }
 
 // user creates a user with a session, an account and a credential holding apiKey/secret.
 func (f *relFixture) user(t *testing.T, id, apiKey, secret string) relUser {
 	t.Helper()
-	u := relUser{relSession: sessionsFor(t, f.dbURL, id)[0]}
-	res := f.svc.call(t, "POST", "/api/accounts/get-or-create", "", u.browser()...)
+	u := relUser{Session: servicetest.SignIn(t, f.dbURL, id)[0]}
+	res := request(t, f.svc, "POST", "/api/accounts/get-or-create", "", u.Browser()...)
 	require.Equal(t, 200, res.status, res.raw)
 	u.accountID = res.body["account"].(map[string]any)["id"].(string)
 	u.credentialID = f.storeCredential(t, u, apiKey, secret)
@@ -48,8 +49,8 @@ func (f *relFixture) user(t *testing.T, id, apiKey, secret string) relUser {
 
 func (f *relFixture) storeCredential(t *testing.T, u relUser, apiKey, secret string) string {
 	t.Helper()
-	res := f.svc.call(t, "POST", "/api/credentials/store",
-		fmt.Sprintf(`{"account_id":%q,"credential_type":"alpaca","api_key":%q,"secret_key":%q}`, u.accountID, apiKey, secret), u.browser()...)
+	res := request(t, f.svc, "POST", "/api/credentials/store",
+		fmt.Sprintf(`{"account_id":%q,"credential_type":"alpaca","api_key":%q,"secret_key":%q}`, u.accountID, apiKey, secret), u.Browser()...)
 	require.Equal(t, 201, res.status, res.raw)
 	return res.body["id"].(string)
 }
@@ -60,20 +61,20 @@ func (f *relFixture) storeCredential(t *testing.T, u relUser, apiKey, secret str
 func TestRel08_CrossOriginWritesAreRefused(t *testing.T) {
 	f := newRelFixture(t)
 	alice := f.user(t, "alice-08", "AKALICE08", "SKALICE08")
-	bob := sessionsFor(t, f.dbURL, "bob-08")[0] // no account yet: a successful forgery would create one
+	bob := servicetest.SignIn(t, f.dbURL, "bob-08")[0] // no account yet: a successful forgery would create one
 	writes := []struct {
-		who          relSession
+		who          servicetest.Session
 		method, path string
 		body         string
 	}{
 		{bob, "POST", "/api/accounts", `{"account_name":"forged"}`},
 		{bob, "POST", "/api/accounts/get-or-create", `{}`},
-		{alice.relSession, "POST", "/api/credentials/store", fmt.Sprintf(`{"account_id":%q,"credential_type":"alpaca","api_key":"AKFORGED","secret_key":"x"}`, alice.accountID)},
-		{alice.relSession, "PUT", "/api/credentials/" + alice.credentialID, `{"nickname":"forged","is_active":false}`},
-		{alice.relSession, "DELETE", "/api/credentials/" + alice.credentialID, ""},
+		{alice.Session, "POST", "/api/credentials/store", fmt.Sprintf(`{"account_id":%q,"credential_type":"alpaca","api_key":"AKFORGED","secret_key":"x"}`, alice.accountID)},
+		{alice.Session, "PUT", "/api/credentials/" + alice.credentialID, `{"nickname":"forged","is_active":false}`},
+		{alice.Session, "DELETE", "/api/credentials/" + alice.credentialID, ""},
 	}
 	digests := func() []string {
-		return []string{tableDigest(t, f.dbURL, "user_accounts"), tableDigest(t, f.dbURL, "user_credentials")}
+		return []string{servicetest.TableDigest(t, f.dbURL, "user_accounts"), servicetest.TableDigest(t, f.dbURL, "user_credentials")}
 	}
 	before := digests()
 	for _, w := range writes {
@@ -85,13 +86,13 @@ func TestRel08_CrossOriginWritesAreRefused(t *testing.T) {
 			"allowed origin's lookalike":    {"Origin", relOrigin + ".evil.example"},
 			"evil origin, claims same-site": {"Origin", evilOrigin, "Sec-Fetch-Site", "same-origin"},
 		} {
-			res := f.svc.call(t, w.method, w.path, w.body, append([]string{"Cookie", w.who.cookie()}, headers...)...)
+			res := request(t, f.svc, w.method, w.path, w.body, append([]string{"Cookie", w.who.Cookie()}, headers...)...)
 			require.Equal(t, 403, res.status, "%s %s, %s: %s", w.method, w.path, name, res.raw)
 			require.Equal(t, "forbidden_origin", res.body["code"])
 		}
 		if w.body != "" {
 			for _, ct := range []string{"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"} {
-				res := f.svc.call(t, w.method, w.path, w.body, "Cookie", w.who.cookie(), "Origin", relOrigin, "Content-Type", ct)
+				res := request(t, f.svc, w.method, w.path, w.body, "Cookie", w.who.Cookie(), "Origin", relOrigin, "Content-Type", ct)
 				require.Equal(t, 415, res.status, "%s %s as %s: %s", w.method, w.path, ct, res.raw)
 			}
 		}
@@ -99,7 +100,7 @@ func TestRel08_CrossOriginWritesAreRefused(t *testing.T) {
 	require.Equal(t, before, digests(), "no row changed")
 
 	for _, w := range writes {
-		res := f.svc.call(t, w.method, w.path, w.body, append([]string{"Cookie", w.who.cookie()}, "Origin", relOrigin)...)
+		res := request(t, f.svc, w.method, w.path, w.body, append([]string{"Cookie", w.who.Cookie()}, "Origin", relOrigin)...)
 		require.True(t, res.status >= 200 && res.status < 300, "%s %s from the allowed origin: %d %s", w.method, w.path, res.status, res.raw)
 	}
 	require.NotEqual(t, before, digests())
@@ -111,7 +112,7 @@ func TestRel09_CORSAllowsOnlyTheListedOrigin(t *testing.T) {
 	f := newRelFixture(t)
 	alice := f.user(t, "alice-09", "AKALICE09", "SKALICE09")
 	preflight := func(origin string) response {
-		return f.svc.call(t, "OPTIONS", "/api/accounts", "", "Origin", origin, "Access-Control-Request-Method", "POST",
+		return request(t, f.svc, "OPTIONS", "/api/accounts", "", "Origin", origin, "Access-Control-Request-Method", "POST",
 			"Access-Control-Request-Headers", "content-type")
 	}
 	for _, origin := range []string{evilOrigin, "null", relOrigin + ".evil.example", "http://app.test:8080", "https://app.test"} {
@@ -128,11 +129,11 @@ func TestRel09_CORSAllowsOnlyTheListedOrigin(t *testing.T) {
 	for _, origin := range []string{relOrigin, evilOrigin, "null", ""} {
 		for _, r := range []response{
 			preflight(origin),
-			f.svc.call(t, "GET", "/api/accounts", "", "Cookie", alice.cookie(), "Origin", origin),
-			f.svc.call(t, "GET", "/api/accounts", "", "Origin", origin),
-			f.svc.call(t, "POST", "/api/accounts", `{"account_name":"x"}`, "Cookie", alice.cookie(), "Origin", origin),
-			f.svc.call(t, "GET", "/api/credentials/"+alice.credentialID+"/nope", "", "Cookie", alice.cookie(), "Origin", origin),
-			f.svc.call(t, "GET", "/healthz", "", "Origin", origin),
+			request(t, f.svc, "GET", "/api/accounts", "", "Cookie", alice.Cookie(), "Origin", origin),
+			request(t, f.svc, "GET", "/api/accounts", "", "Origin", origin),
+			request(t, f.svc, "POST", "/api/accounts", `{"account_name":"x"}`, "Cookie", alice.Cookie(), "Origin", origin),
+			request(t, f.svc, "GET", "/api/credentials/"+alice.credentialID+"/nope", "", "Cookie", alice.Cookie(), "Origin", origin),
+			request(t, f.svc, "GET", "/healthz", "", "Origin", origin),
 		} {
 			acao := r.header.Get("Access-Control-Allow-Origin")
 			require.NotEqual(t, "*", acao)
@@ -157,7 +158,7 @@ func TestRel10_AnotherUsersCredentialLooksLikeARandomOne(t *testing.T) {
 	f.storeCredential(t, bob, "AKBOB10b", "SKBOB10b")
 	aliceRow := func() string {
 		var d string
-		queryRow(t, f.dbURL, `SELECT md5(c::text) FROM user_credentials c WHERE id = '`+alice.credentialID+`'`, &d)
+		servicetest.QueryRow(t, f.dbURL, `SELECT md5(c::text) FROM user_credentials c WHERE id = '`+alice.credentialID+`'`, &d)
 		return d
 	}
 	before, calls := aliceRow(), f.broker.Calls()
@@ -169,8 +170,8 @@ func TestRel10_AnotherUsersCredentialLooksLikeARandomOne(t *testing.T) {
 		{"POST", "/validate", ""},
 		{"GET", "/account-data", ""},
 	} {
-		theirs := f.svc.call(t, call.method, "/api/credentials/"+alice.credentialID+call.suffix, call.body, bob.browser()...)
-		none := f.svc.call(t, call.method, "/api/credentials/"+random+call.suffix, call.body, bob.browser()...)
+		theirs := request(t, f.svc, call.method, "/api/credentials/"+alice.credentialID+call.suffix, call.body, bob.Browser()...)
+		none := request(t, f.svc, call.method, "/api/credentials/"+random+call.suffix, call.body, bob.Browser()...)
 		require.Equal(t, 404, theirs.status, "%v: %s", call, theirs.raw)
 		require.Equal(t, none.status, theirs.status)
 		require.Equal(t, none.raw, theirs.raw, "%v: the same body as for an id that does not exist", call)
@@ -179,11 +180,11 @@ func TestRel10_AnotherUsersCredentialLooksLikeARandomOne(t *testing.T) {
 	require.Equal(t, before, aliceRow(), "Alice's row is unchanged")
 	require.Equal(t, calls, f.broker.Calls(), "Alice's keys never went to the broker")
 
-	res := f.svc.call(t, "GET", "/api/credentials?account_id="+bob.accountID, "", bob.browser()...)
+	res := request(t, f.svc, "GET", "/api/credentials?account_id="+bob.accountID, "", bob.Browser()...)
 	require.Equal(t, 200, res.status)
-	require.EqualValues(t, count(t, f.dbURL, `SELECT count(*) FROM user_credentials WHERE user_id = $1`, bob.userID), res.body["count"])
+	require.EqualValues(t, servicetest.Count(t, f.dbURL, `SELECT count(*) FROM user_credentials WHERE user_id = $1`, bob.UserID), res.body["count"])
 	require.Len(t, res.body["credentials"], 2)
-	res = f.svc.call(t, "GET", "/api/credentials?account_id="+alice.accountID, "", bob.browser()...)
+	res = request(t, f.svc, "GET", "/api/credentials?account_id="+alice.accountID, "", bob.Browser()...)
 	require.Equal(t, 200, res.status, "the contract lists nothing rather than 404")
 	require.EqualValues(t, 0, res.body["count"])
 }
@@ -194,10 +195,10 @@ func TestRel11_CredentialUnderAnotherUsersAccountIsRefused(t *testing.T) {
 	f := newRelFixture(t)
 	alice := f.user(t, "alice-11", "AKALICE11", "SKALICE11")
 	bob := f.user(t, "bob-11", "AKBOB11", "SKBOB11")
-	before := tableDigest(t, f.dbURL, "user_credentials")
+	before := servicetest.TableDigest(t, f.dbURL, "user_credentials")
 	store := func(accountID string) response {
-		return f.svc.call(t, "POST", "/api/credentials/store",
-			fmt.Sprintf(`{"account_id":%q,"credential_type":"alpaca","api_key":"AKSTOLEN","secret_key":"x"}`, accountID), bob.browser()...)
+		return request(t, f.svc, "POST", "/api/credentials/store",
+			fmt.Sprintf(`{"account_id":%q,"credential_type":"alpaca","api_key":"AKSTOLEN","secret_key":"x"}`, accountID), bob.Browser()...)
 	}
 	theirs := store(alice.accountID)
 	require.Equal(t, 404, theirs.status, theirs.raw)
@@ -206,8 +207,8 @@ func TestRel11_CredentialUnderAnotherUsersAccountIsRefused(t *testing.T) {
 		require.Equal(t, 404, res.status, "%s: %s", other, res.raw)
 		require.Equal(t, theirs.raw, res.raw)
 	}
-	require.Equal(t, before, tableDigest(t, f.dbURL, "user_credentials"), "no row was created")
-	require.Zero(t, count(t, f.dbURL, `SELECT count(*) FROM user_credentials WHERE user_account_id = $1 AND user_id <> $2`, alice.accountID, alice.userID))
+	require.Equal(t, before, servicetest.TableDigest(t, f.dbURL, "user_credentials"), "no row was created")
+	require.Zero(t, servicetest.Count(t, f.dbURL, `SELECT count(*) FROM user_credentials WHERE user_account_id = $1 AND user_id <> $2`, alice.accountID, alice.UserID))
 }
 
 // Test 12: canary keys are never in a response, in the logs or in any stored column.
@@ -225,7 +226,7 @@ func TestRel12_NoPlaintextInResponsesLogsOrDatabase(t *testing.T) {
 		{"POST", "/api/credentials/store", fmt.Sprintf(`{"account_id":%q,"credential_type":"alpaca","api_key":"AKCANARY","secret_key":"SKCANARY","nickname":"n"}`, alice.accountID)},
 		{"POST", "/api/credentials/store", fmt.Sprintf(`{"account_id":%q,"credential_type":"alpaca","api_key":"AKCANARY%s","secret_key":""}`, alice.accountID, strings.Repeat("x", 10))},
 	} {
-		res := f.svc.call(t, call.method, call.path, call.body, alice.browser()...)
+		res := request(t, f.svc, call.method, call.path, call.body, alice.Browser()...)
 		require.Less(t, res.status, 500, "%v: %s", call, res.raw)
 		responses = append(responses, fmt.Sprint(res.header)+res.raw)
 	}
@@ -233,30 +234,30 @@ func TestRel12_NoPlaintextInResponsesLogsOrDatabase(t *testing.T) {
 		require.NotContains(t, r, "CANARY")
 	}
 	requireNoPlaintext(t, f.svc, f.dbURL)
-	require.Zero(t, count(t, f.dbURL, `SELECT count(*) FROM user_credentials WHERE api_key_ciphertext::text LIKE '%CANARY%' OR secret_key_ciphertext::text LIKE '%CANARY%'`))
+	require.Zero(t, servicetest.Count(t, f.dbURL, `SELECT count(*) FROM user_credentials WHERE api_key_ciphertext::text LIKE '%CANARY%' OR secret_key_ciphertext::text LIKE '%CANARY%'`))
 }
 
 // Test 13: a second POST is 409, one row.
 func TestRel13_SecondCreateIsConflict(t *testing.T) {
-	dbURL := databaseURL(t)
-	svc := startService(t, dbURL)
-	alice := sessionsFor(t, dbURL, "alice-13")[0]
-	res := svc.call(t, "POST", "/api/accounts", `{"account_name":"first"}`, alice.browser()...)
+	dbURL := servicetest.NewDatabaseURL(t)
+	svc := servicetest.Start(t, dbURL)
+	alice := servicetest.SignIn(t, dbURL, "alice-13")[0]
+	res := request(t, svc, "POST", "/api/accounts", `{"account_name":"first"}`, alice.Browser()...)
 	require.Equal(t, 201, res.status, res.raw)
-	res = svc.call(t, "POST", "/api/accounts", `{"account_name":"second"}`, alice.browser()...)
+	res = request(t, svc, "POST", "/api/accounts", `{"account_name":"second"}`, alice.Browser()...)
 	require.Equal(t, 409, res.status, res.raw)
 	require.Equal(t, "account_exists", res.body["code"])
-	require.Equal(t, 1, count(t, dbURL, `SELECT count(*) FROM user_accounts WHERE user_id = $1`, alice.userID))
+	require.Equal(t, 1, servicetest.Count(t, dbURL, `SELECT count(*) FROM user_accounts WHERE user_id = $1`, alice.UserID))
 }
 
 // Test 14: 50 parallel POSTs of one user: exactly one 201, 49 × 409, no 5xx, one row.
 func TestRel14_ParallelCreatesMakeOneAccount(t *testing.T) {
-	dbURL := databaseURL(t)
-	svc := startService(t, dbURL)
-	alice := sessionsFor(t, dbURL, "alice-14")[0]
+	dbURL := servicetest.NewDatabaseURL(t)
+	svc := servicetest.Start(t, dbURL)
+	alice := servicetest.SignIn(t, dbURL, "alice-14")[0]
 	c := poolClient(t)
 	results := parallel(50, func(i int) rawResponse {
-		return send(c, "POST", svc.baseURL+"/api/accounts", fmt.Sprintf(`{"account_name":"acct %d"}`, i), alice.browser()...)
+		return send(c, "POST", svc.URL+"/api/accounts", fmt.Sprintf(`{"account_name":"acct %d"}`, i), alice.Browser()...)
 	})
 	statuses := map[int]int{}
 	for _, r := range results {
@@ -264,20 +265,20 @@ func TestRel14_ParallelCreatesMakeOneAccount(t *testing.T) {
 		statuses[r.status]++
 	}
 	require.Equal(t, map[int]int{201: 1, 409: 49}, statuses)
-	require.Equal(t, 1, count(t, dbURL, `SELECT count(*) FROM user_accounts WHERE user_id = $1`, alice.userID))
+	require.Equal(t, 1, servicetest.Count(t, dbURL, `SELECT count(*) FROM user_accounts WHERE user_id = $1`, alice.UserID))
 }
 
 // Test 15: 50 parallel get-or-create calls agree on one account, starting empty and again
 // once it exists; exactly one of the first round created it.
 func TestRel15_ParallelGetOrCreateAgreesOnOneAccount(t *testing.T) {
-	dbURL := databaseURL(t)
-	svc := startService(t, dbURL)
-	alice := sessionsFor(t, dbURL, "alice-15")[0]
+	dbURL := servicetest.NewDatabaseURL(t)
+	svc := servicetest.Start(t, dbURL)
+	alice := servicetest.SignIn(t, dbURL, "alice-15")[0]
 	c := poolClient(t)
 	var first string
 	for round, wantCreated := range []int{1, 0} {
 		results := parallel(50, func(int) rawResponse {
-			return send(c, "POST", svc.baseURL+"/api/accounts/get-or-create", "", alice.browser()...)
+			return send(c, "POST", svc.URL+"/api/accounts/get-or-create", "", alice.Browser()...)
 		})
 		ids, created := map[string]bool{}, 0
 		for _, r := range results {
@@ -298,7 +299,7 @@ func TestRel15_ParallelGetOrCreateAgreesOnOneAccount(t *testing.T) {
 		}
 		require.Equal(t, map[string]bool{first: true}, ids, "round %d: one id", round)
 		require.Equal(t, wantCreated, created, "round %d", round)
-		require.Equal(t, 1, count(t, dbURL, `SELECT count(*) FROM user_accounts WHERE user_id = $1`, alice.userID))
+		require.Equal(t, 1, servicetest.Count(t, dbURL, `SELECT count(*) FROM user_accounts WHERE user_id = $1`, alice.UserID))
 	}
 }
 
@@ -327,25 +328,25 @@ func TestRel27_TamperedRowsFailClosed(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			restore := snapshotRow(t, f.dbURL, tc.victim)
 			defer restore()
-			sqlExec(t, f.dbURL, tc.sql, tc.victim, tc.from)
+			servicetest.Exec(t, f.dbURL, tc.sql, tc.victim, tc.from)
 			calls := f.broker.Calls()
 			for _, suffix := range []string{"/validate", "/account-data"} {
 				method := map[string]string{"/validate": "POST", "/account-data": "GET"}[suffix]
-				res := f.svc.call(t, method, "/api/credentials/"+tc.victim+suffix, "", tc.who.browser()...)
+				res := request(t, f.svc, method, "/api/credentials/"+tc.victim+suffix, "", tc.who.Browser()...)
 				require.Equal(t, 500, res.status, res.raw)
 				require.JSONEq(t, `{"type":"about:blank","title":"Internal Server Error","status":500,"detail":"An unexpected error occurred.","code":"internal"}`, res.raw)
 			}
 			require.Equal(t, calls, f.broker.Calls(), "nothing reached the broker")
 			require.Eventually(t, func() bool {
-				return strings.Contains(f.svc.logs.String(), `"security_event":"undecryptable_secret"`) &&
-					strings.Contains(f.svc.logs.String(), tc.victim)
+				return strings.Contains(f.svc.Logs.String(), `"security_event":"undecryptable_secret"`) &&
+					strings.Contains(f.svc.Logs.String(), tc.victim)
 			}, 2*time.Second, 10*time.Millisecond)
 		})
 	}
-	logs := f.svc.logs.String()
+	logs := f.svc.Logs.String()
 	require.NotContains(t, logs, "panic")
 	require.NotContains(t, logs, "CANARY")
-	res := f.svc.call(t, "POST", "/api/credentials/"+bob.credentialID+"/validate", "", bob.browser()...)
+	res := request(t, f.svc, "POST", "/api/credentials/"+bob.credentialID+"/validate", "", bob.Browser()...)
 	require.Equal(t, 200, res.status, "restored rows open again: %s", res.raw)
 }
 
@@ -354,10 +355,10 @@ func snapshotRow(t *testing.T, dbURL, id string) func() {
 	t.Helper()
 	var api, secret []byte
 	var apiKey, secretKey string
-	queryRow(t, dbURL, `SELECT api_key_key_id, api_key_ciphertext, secret_key_key_id, secret_key_ciphertext FROM user_credentials WHERE id = '`+id+`'`,
+	servicetest.QueryRow(t, dbURL, `SELECT api_key_key_id, api_key_ciphertext, secret_key_key_id, secret_key_ciphertext FROM user_credentials WHERE id = '`+id+`'`,
 		&apiKey, &api, &secretKey, &secret)
 	return func() {
-		sqlExec(t, dbURL, `UPDATE user_credentials SET api_key_key_id = $2, api_key_ciphertext = $3, secret_key_key_id = $4, secret_key_ciphertext = $5 WHERE id = $1`,
+		servicetest.Exec(t, dbURL, `UPDATE user_credentials SET api_key_key_id = $2, api_key_ciphertext = $3, secret_key_key_id = $4, secret_key_ciphertext = $5 WHERE id = $1`,
 			id, apiKey, api, secretKey, secret)
 	}
 }
@@ -367,16 +368,16 @@ func snapshotRow(t *testing.T, dbURL, id string) func() {
 // carries its own (Fiber reuses request buffers; a handler keeping a reference would mix
 // them up). The handlers' -race run is `go tool task test:race`.
 func TestRel31_ConcurrentCreatesKeepTheirOwnLabels(t *testing.T) {
-	dbURL := databaseURL(t)
-	svc := startService(t, dbURL)
+	dbURL := servicetest.NewDatabaseURL(t)
+	svc := servicetest.Start(t, dbURL)
 	const n = 500
-	users := newSessions(t, dbURL, "u31", n)
+	users := servicetest.Users(t, dbURL, "u31", n)
 	label := func(i int) string {
 		return fmt.Sprintf("label %03d %s", i, strings.Repeat(string(rune('a'+i%26)), 1+i%40))
 	}
 	c := poolClient(t)
 	results := parallel(n, func(i int) rawResponse {
-		return send(c, "POST", svc.baseURL+"/api/accounts", fmt.Sprintf(`{"account_name":%q}`, label(i)), users[i].browser()...)
+		return send(c, "POST", svc.URL+"/api/accounts", fmt.Sprintf(`{"account_name":%q}`, label(i)), users[i].Browser()...)
 	})
 	for i, r := range results {
 		require.NoError(t, r.err)
@@ -386,17 +387,17 @@ func TestRel31_ConcurrentCreatesKeepTheirOwnLabels(t *testing.T) {
 			AccountName string `json:"account_name"`
 		}
 		require.NoError(t, jsonUnmarshal(r.body, &got))
-		require.Equal(t, users[i].userID, got.UserID)
+		require.Equal(t, users[i].UserID, got.UserID)
 		require.Equal(t, label(i), got.AccountName)
 	}
 
 	var joined string
-	queryRow(t, dbURL, `SELECT coalesce(string_agg(user_id || '=' || account_name, E'\n'), '') FROM user_accounts`, &joined)
+	servicetest.QueryRow(t, dbURL, `SELECT coalesce(string_agg(user_id || '=' || account_name, E'\n'), '') FROM user_accounts`, &joined)
 	stored := strings.Split(joined, "\n")
 	slices.Sort(stored)
 	var sent []string
 	for i, u := range users {
-		sent = append(sent, u.userID+"="+label(i))
+		sent = append(sent, u.UserID+"="+label(i))
 	}
 	slices.Sort(sent)
 	require.Equal(t, sent, stored)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brokerly/accounts/internal/servicetest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -37,9 +38,9 @@ func serveOnce(t *testing.T, dbURL string, args ...string) (int, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, builtBinary(t), args...)
+	cmd := exec.CommandContext(ctx, servicetest.Binary(t), args...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "DATABASE_URL=" + dbURL, "HTTP_ADDR=127.0.0.1:0",
-		"BETTER_AUTH_SECRET=" + testSecret, "CREDENTIAL_KEYS=" + testKeys}
+		"BETTER_AUTH_SECRET=" + servicetest.Secret, "CREDENTIAL_KEYS=" + servicetest.Keys}
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, ctx.Err(), "the service must exit on its own:\n%s", out)
 	var exit *exec.ExitError
@@ -53,9 +54,9 @@ func serveOnce(t *testing.T, dbURL string, args ...string) (int, string) {
 func TestRel16_ServiceRefusesToBootWhenRLSIsWeak(t *testing.T) {
 	for name, s := range sabotages {
 		t.Run(name, func(t *testing.T) {
-			dbURL := databaseURL(t)
+			dbURL := servicetest.NewDatabaseURL(t)
 			runBinary(t, dbURL, "", 0, "migrate")
-			sqlExec(t, dbURL, s.sql)
+			servicetest.Exec(t, dbURL, s.sql)
 
 			for _, args := range [][]string{{"serve"}, {"serve", "--migrate"}} {
 				code, out := serveOnce(t, dbURL, args...)
@@ -73,27 +74,27 @@ func TestRel16_ServiceRefusesToBootWhenRLSIsWeak(t *testing.T) {
 // restore; test 33 covers one that is down), answers 503 until the audit has passed, and
 // exits non-zero as soon as the audit can run and fails.
 func TestRel16_DeferredAuditStopsTheService(t *testing.T) {
-	dbURL := databaseURL(t)
-	createDatabase(t, dbURL)
-	svc := startServiceArgs(t, []string{"serve"}, dbURL)
-	require.Equal(t, 200, svc.call(t, "GET", "/livez", "").status)
-	res := svc.call(t, "GET", "/readyz", "")
+	dbURL := servicetest.NewDatabaseURL(t)
+	servicetest.CreateDatabase(t, dbURL)
+	svc := servicetest.Launch(t, []string{"serve"}, dbURL)
+	require.Equal(t, 200, request(t, svc, "GET", "/livez", "").status)
+	res := request(t, svc, "GET", "/readyz", "")
 	require.Equal(t, 503, res.status, res.raw)
 	require.Equal(t, "1", res.header.Get("Retry-After"))
 
 	runBinary(t, dbURL, "", 0, "migrate")
-	sqlExec(t, dbURL, sabotages["RLS not forced"].sql)
-	alice := insertUserWithSession(t, dbURL, "alice-16")
+	servicetest.Exec(t, dbURL, sabotages["RLS not forced"].sql)
+	alice := cookieFor(t, dbURL, "alice-16")
 
 	deadline := time.After(15 * time.Second)
 	for {
 		// Probes and API calls, as a load balancer and clients would send them; the first
 		// one after the migration runs the audit.
-		if r, err := http.Get(svc.baseURL + "/readyz"); err == nil {
+		if r, err := http.Get(svc.URL + "/readyz"); err == nil {
 			_ = r.Body.Close()
 			require.Equal(t, 503, r.StatusCode, "never ready on a weak database")
 		}
-		if req, err := http.NewRequest("GET", svc.baseURL+"/api/accounts", nil); err == nil {
+		if req, err := http.NewRequest("GET", svc.URL+"/api/accounts", nil); err == nil {
 			req.Header.Set("Cookie", alice)
 			if r, err := http.DefaultClient.Do(req); err == nil {
 				_ = r.Body.Close()
@@ -101,9 +102,9 @@ func TestRel16_DeferredAuditStopsTheService(t *testing.T) {
 			}
 		}
 		select {
-		case <-svc.done:
-			require.Equal(t, 1, svc.cmd.ProcessState.ExitCode())
-			logs := svc.logs.String()
+		case <-svc.Done:
+			require.Equal(t, 1, svc.Cmd.ProcessState.ExitCode())
+			logs := svc.Logs.String()
 			require.Contains(t, logs, "row-level security audit failed")
 			require.Contains(t, logs, "table user_accounts does not force RLS")
 			return
@@ -117,17 +118,17 @@ func TestRel16_DeferredAuditStopsTheService(t *testing.T) {
 // The good case of the above: once the database is migrated, the first probe or request
 // runs the audit, and the service serves without a restart.
 func TestRel16_DeferredAuditPassesAndTheServiceRecovers(t *testing.T) {
-	dbURL := databaseURL(t)
-	createDatabase(t, dbURL)
-	svc := startServiceArgs(t, []string{"serve"}, dbURL)
-	require.Equal(t, 503, svc.call(t, "GET", "/readyz", "").status)
+	dbURL := servicetest.NewDatabaseURL(t)
+	servicetest.CreateDatabase(t, dbURL)
+	svc := servicetest.Launch(t, []string{"serve"}, dbURL)
+	require.Equal(t, 503, request(t, svc, "GET", "/readyz", "").status)
 
 	runBinary(t, dbURL, "", 0, "migrate")
-	alice := insertUserWithSession(t, dbURL, "alice-16-ok")
+	alice := cookieFor(t, dbURL, "alice-16-ok")
 	require.Eventually(t, func() bool {
-		return svc.call(t, "GET", "/api/accounts", "", "Cookie", alice).status == 200
+		return request(t, svc, "GET", "/api/accounts", "", "Cookie", alice).status == 200
 	}, 10*time.Second, 100*time.Millisecond, "the API serves once the audit has passed")
-	require.Equal(t, 200, svc.call(t, "GET", "/readyz", "").status)
-	require.True(t, strings.Contains(svc.logs.String(), "row-level security audit passed"))
-	require.Equal(t, 0, svc.stop(t))
+	require.Equal(t, 200, request(t, svc, "GET", "/readyz", "").status)
+	require.True(t, strings.Contains(svc.Logs.String(), "row-level security audit passed"))
+	require.Equal(t, 0, svc.Stop(t))
 }

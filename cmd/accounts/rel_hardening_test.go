@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brokerly/accounts/internal/servicetest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -30,22 +31,22 @@ func TestRel25_ListP95Under20msAt50rps(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a 6-15 s latency measurement")
 	}
-	dbURL := databaseURL(t)
-	svc := startService(t, dbURL)
+	dbURL := servicetest.NewDatabaseURL(t)
+	svc := servicetest.Start(t, dbURL)
 	const users, perUser = 1000, 100
-	sessions := newSessions(t, dbURL, "u25", users)
-	sqlExec(t, dbURL, `INSERT INTO user_accounts (id, user_id, account_name, created_at, updated_at)
+	sessions := servicetest.Users(t, dbURL, "u25", users)
+	servicetest.Exec(t, dbURL, `INSERT INTO user_accounts (id, user_id, account_name, created_at, updated_at)
 		SELECT gen_random_uuid(), id, 'Account of ' || id, now(), now() FROM "user" WHERE id LIKE 'u25-%'`)
-	sqlExec(t, dbURL, `INSERT INTO user_credentials (id, user_account_id, user_id, credential_type, environment, nickname,
+	servicetest.Exec(t, dbURL, `INSERT INTO user_credentials (id, user_account_id, user_id, credential_type, environment, nickname,
 			api_key_key_id, api_key_ciphertext, secret_key_key_id, secret_key_ciphertext, created_at, updated_at)
 		SELECT gen_random_uuid(), a.id, a.user_id, 'alpaca', 'paper', 'key ' || k, 'e2e-1', sha256((a.id::text || k)::bytea),
 			'e2e-1', sha256((k || a.id::text)::bytea), now() - k * interval '1 second', now()
 		FROM user_accounts a CROSS JOIN generate_series(1, $1::int) k`, perUser)
-	sqlExec(t, dbURL, `ANALYZE "user", "session", user_accounts, user_credentials`)
-	require.Equal(t, users*perUser, count(t, dbURL, `SELECT count(*) FROM user_credentials`))
+	servicetest.Exec(t, dbURL, `ANALYZE "user", "session", user_accounts, user_credentials`)
+	require.Equal(t, users*perUser, servicetest.Count(t, dbURL, `SELECT count(*) FROM user_credentials`))
 	accounts := map[string]string{}
 	var pairs string
-	queryRow(t, dbURL, `SELECT string_agg(user_id || '=' || id, ',') FROM user_accounts`, &pairs)
+	servicetest.QueryRow(t, dbURL, `SELECT string_agg(user_id || '=' || id, ',') FROM user_accounts`, &pairs)
 	for _, p := range strings.Split(pairs, ",") {
 		u, a, _ := strings.Cut(p, "=")
 		accounts[u] = a
@@ -58,7 +59,7 @@ func TestRel25_ListP95Under20msAt50rps(t *testing.T) {
 		rngMu.Lock()
 		s := sessions[rng.IntN(users)]
 		rngMu.Unlock()
-		return send(c, "GET", svc.baseURL+"/api/credentials?account_id="+accounts[s.userID], "", "Cookie", s.cookie())
+		return send(c, "GET", svc.URL+"/api/credentials?account_id="+accounts[s.UserID], "", "Cookie", s.Cookie())
 	}
 	// run sends n requests at 50 per second and returns their latencies, sorted.
 	run := func(n int) []time.Duration {
@@ -170,10 +171,10 @@ func uploadTo(t *testing.T, addr, method, path, cookie string, body []byte, size
 // resident memory stays flat; 200 connections that dribble their headers are closed at the
 // read timeout (10 s) while normal traffic is served.
 func TestRel29_OversizedAndSlowRequests(t *testing.T) {
-	dbURL := databaseURL(t)
-	svc := startService(t, dbURL)
-	alice := sessionsFor(t, dbURL, "alice-29")[0]
-	addr := strings.TrimPrefix(svc.baseURL, "http://")
+	dbURL := servicetest.NewDatabaseURL(t)
+	svc := servicetest.Start(t, dbURL)
+	alice := servicetest.SignIn(t, dbURL, "alice-29")[0]
+	addr := strings.TrimPrefix(svc.URL, "http://")
 	const readTimeout = 10 * time.Second // httpadapter.DefaultReadTimeout
 
 	// The slow connections first, so that everything else runs while they hang.
@@ -211,31 +212,31 @@ func TestRel29_OversizedAndSlowRequests(t *testing.T) {
 	}
 
 	for range 5 {
-		res := svc.call(t, "GET", "/api/accounts", "", "Cookie", alice.cookie())
+		res := request(t, svc, "GET", "/api/accounts", "", "Cookie", alice.Cookie())
 		require.Equal(t, 200, res.status)
 	}
-	rssBefore := vmRSS(t, svc.cmd.Process.Pid)
+	rssBefore := vmRSS(t, svc.Cmd.Process.Pid)
 	for i := range 20 {
 		size := []int{1 << 20, 10 << 20}[i%2]
 		chunked := i%4 >= 2
-		status, took := upload(t, addr, alice.cookie(), size, chunked)
+		status, took := upload(t, addr, alice.Cookie(), size, chunked)
 		require.Equal(t, 413, status, "%d bytes, chunked %t", size, chunked)
 		require.Less(t, took, 2*time.Second, "%d bytes, chunked %t: refused quickly", size, chunked)
-		res := svc.call(t, "GET", "/healthz", "")
+		res := request(t, svc, "GET", "/healthz", "")
 		require.Equal(t, 200, res.status, "normal traffic is served meanwhile")
 		require.Less(t, time.Since(started), readTimeout-time.Second, "the uploads ran while the slow connections hung")
 	}
-	rssAfter := vmRSS(t, svc.cmd.Process.Pid)
+	rssAfter := vmRSS(t, svc.Cmd.Process.Pid)
 	t.Logf("VmRSS %d KiB before 20 oversized uploads, %d KiB after", rssBefore, rssAfter)
 	require.Less(t, rssAfter-rssBefore, 20<<10, "resident memory stays flat (< 20 MB growth)")
-	require.Zero(t, count(t, dbURL, `SELECT count(*) FROM user_accounts`), "no oversized body was stored")
+	require.Zero(t, servicetest.Count(t, dbURL, `SELECT count(*) FROM user_accounts`), "no oversized body was stored")
 
 	wg.Wait()
 	for i, d := range closedAfter {
 		require.Greater(t, d, readTimeout-time.Second, "slow connection %d closed before the read timeout", i)
 		require.Less(t, d, readTimeout+3*time.Second, "slow connection %d was not closed at the read timeout", i)
 	}
-	res := svc.call(t, "GET", "/api/accounts", "", "Cookie", alice.cookie())
+	res := request(t, svc, "GET", "/api/accounts", "", "Cookie", alice.Cookie())
 	require.Equal(t, 200, res.status)
 }
 
@@ -279,7 +280,7 @@ func TestRel30_HostileBodiesAre4xx(t *testing.T) {
 	c := poolClient(t)
 	for _, e := range endpoints {
 		for _, h := range hostile {
-			r := send(c, e.method, f.svc.baseURL+e.path, h.body, "Cookie", alice.cookie(), "Origin", relOrigin, "Content-Type", h.contentType)
+			r := send(c, e.method, f.svc.URL+e.path, h.body, "Cookie", alice.Cookie(), "Origin", relOrigin, "Content-Type", h.contentType)
 			require.NoError(t, r.err, "%s %s, %s", e.method, e.path, h.name)
 			require.Less(t, r.status, 500, "%s %s, %s: %s", e.method, e.path, h.name, r.body)
 			if !h.ok {
@@ -288,10 +289,10 @@ func TestRel30_HostileBodiesAre4xx(t *testing.T) {
 			require.Contains(t, r.header.Get("Content-Type"), "json")
 		}
 	}
-	addr := strings.TrimPrefix(f.svc.baseURL, "http://")
+	addr := strings.TrimPrefix(f.svc.URL, "http://")
 	for _, e := range endpoints {
 		for _, chunked := range []bool{false, true} {
-			status, _ := uploadTo(t, addr, e.method, e.path, alice.cookie(), []byte(huge), len(huge), chunked)
+			status, _ := uploadTo(t, addr, e.method, e.path, alice.Cookie(), []byte(huge), len(huge), chunked)
 			require.Equal(t, 413, status, "%s %s with a 1 MB string, chunked %t", e.method, e.path, chunked)
 		}
 	}
@@ -301,18 +302,18 @@ func TestRel30_HostileBodiesAre4xx(t *testing.T) {
 		"account_id=" + strings.Repeat("%00", 1000),
 		"account_id=" + alice.accountID + "&account_id=" + alice.accountID + "&" + strings.Repeat("a[]=1&", 500),
 	} {
-		r := send(c, "GET", f.svc.baseURL+"/api/credentials?"+query, "", "Cookie", alice.cookie())
+		r := send(c, "GET", f.svc.URL+"/api/credentials?"+query, "", "Cookie", alice.Cookie())
 		require.NoError(t, r.err)
 		require.Less(t, r.status, 500, "%s: %s", query[:min(60, len(query))], r.body)
 	}
 
 	select {
-	case err := <-f.svc.done:
+	case err := <-f.svc.Done:
 		t.Fatalf("the service died: %v", err)
 	default:
 	}
-	require.Equal(t, 200, f.svc.call(t, "GET", "/healthz", "").status)
-	logs := f.svc.logs.String()
+	require.Equal(t, 200, request(t, f.svc, "GET", "/healthz", "").status)
+	logs := f.svc.Logs.String()
 	require.NotContains(t, logs, "panic")
 	require.NotContains(t, logs, `"status":500`)
 }
@@ -322,12 +323,12 @@ func TestRel30_HostileBodiesAre4xx(t *testing.T) {
 // counts against it, however the header varies. An authenticated request from the limited
 // peer is still served, and another peer has its own budget.
 func TestRel32_ForwardedForIsNeitherLoggedNorTrusted(t *testing.T) {
-	dbURL := databaseURL(t)
-	svc := startService(t, dbURL, "AUTH_FAILURE_BURST=5", "AUTH_FAILURE_RATE=0.2")
-	alice := sessionsFor(t, dbURL, "alice-32")[0]
+	dbURL := servicetest.NewDatabaseURL(t)
+	svc := servicetest.Start(t, dbURL, "AUTH_FAILURE_BURST=5", "AUTH_FAILURE_RATE=0.2")
+	alice := servicetest.SignIn(t, dbURL, "alice-32")[0]
 	attacker, bystander := loopbackClient(t, "127.0.0.2"), loopbackClient(t, "127.0.0.3")
 	garbage := func(c *http.Client, i int, forwarded string) rawResponse {
-		return send(c, "GET", svc.baseURL+"/api/accounts", "", "Cookie", devCookie+"=garbage",
+		return send(c, "GET", svc.URL+"/api/accounts", "", "Cookie", devCookie+"=garbage",
 			"X-Forwarded-For", forwarded, "X-Real-Ip", forwarded, "Forwarded", "for="+forwarded,
 			"X-Request-Id", fmt.Sprintf("rel32-%d", i))
 	}
@@ -346,16 +347,16 @@ func TestRel32_ForwardedForIsNeitherLoggedNorTrusted(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, secs >= 1 && secs <= 5, "Retry-After %d", secs)
 	}
-	r := send(attacker, "GET", svc.baseURL+"/api/accounts", "", "Cookie", alice.cookie(), "X-Forwarded-For", "127.0.0.1")
+	r := send(attacker, "GET", svc.URL+"/api/accounts", "", "Cookie", alice.Cookie(), "X-Forwarded-For", "127.0.0.1")
 	require.Equal(t, 200, r.status, "an authenticated request is never limited")
 	r = garbage(bystander, 100, "127.0.0.2")
 	require.Equal(t, 401, r.status, "another peer has its own budget")
-	r = send(http.DefaultClient, "GET", svc.baseURL+"/api/accounts", "", "Cookie", devCookie+"=garbage")
+	r = send(http.DefaultClient, "GET", svc.URL+"/api/accounts", "", "Cookie", devCookie+"=garbage")
 	require.Equal(t, 401, r.status, "and so has 127.0.0.1 itself")
 
-	require.Eventually(t, func() bool { return strings.Contains(svc.logs.String(), `"request_id":"rel32-100"`) }, 2*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return strings.Contains(svc.Logs.String(), `"request_id":"rel32-100"`) }, 2*time.Second, 10*time.Millisecond)
 	seen := 0
-	for _, line := range strings.Split(svc.logs.String(), "\n") {
+	for _, line := range strings.Split(svc.Logs.String(), "\n") {
 		for i := range 9 {
 			if strings.Contains(line, fmt.Sprintf(`"request_id":"rel32-%d"`, i)) {
 				require.Contains(t, line, `"remote_ip":"127.0.0.2"`, line)
@@ -367,5 +368,5 @@ func TestRel32_ForwardedForIsNeitherLoggedNorTrusted(t *testing.T) {
 		}
 	}
 	require.Equal(t, 9, seen)
-	require.NotContains(t, svc.logs.String(), "203.0.113.7")
+	require.NotContains(t, svc.Logs.String(), "203.0.113.7")
 }

@@ -1,14 +1,8 @@
-// Package portstest holds contract suites for the ports: one set of behaviours every
-// adapter must show, run against the in-memory adapter and PostgreSQL alike.
 package portstest
 
 import (
-	"context"
-	"crypto/rand"
 	"errors"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -18,358 +12,175 @@ import (
 	"github.com/brokerly/accounts/ports"
 )
 
-// AccountFixture returns a Transactor over a fresh, empty store for one test, and a
-// function that makes a user known to that store before it is used (PostgreSQL needs
-// Better Auth's user row for the foreign key; memory needs nothing).
-type AccountFixture func(t *testing.T) (tx ports.Transactor, addUser func(t *testing.T, u user.ID))
-
-// RunAccountRepositoryContract checks ports.AccountRepository, reached through
-// ports.Transactor, against the behaviour the use cases rely on.
+// RunAccountRepositoryContract checks ports.AccountRepository against the behaviour the use
+// cases rely on.
 //
 // "Newest first" is not part of the contract's cases: one account per user means no user can
 // ever hold two rows to order. Adapters whose query could order wrongly check it themselves.
-func RunAccountRepositoryContract(t *testing.T, newFixture AccountFixture) {
-	t.Run("AddThenGetAndList", func(t *testing.T) {
+func RunAccountRepositoryContract(t *testing.T, newFixture Fixture) {
+	t.Run("AddBuildsForTheSessionsUserThenLists", func(t *testing.T) {
 		s := newSuite(t, newFixture)
-		alice := s.user(t)
-		acc := s.newAccount(t, alice, "Alice's account")
-
-		s.within(t, alice, func(ctx context.Context, r ports.Repositories) error {
-			return r.Accounts.Add(ctx, acc)
+		alice := s.member(t)
+		var owner user.ID
+		acc, err := s.Accounts.Add(s.ctx, alice.session, func(o user.ID) (account.Account, error) {
+			owner = o
+			return opening("Alice's account")(o)
 		})
-
-		got, err := s.get(t, alice, acc.ID())
 		require.NoError(t, err)
-		require.Equal(t, acc, got, "an account reads back exactly as it was written")
-		require.Equal(t, []account.Account{acc}, s.list(t, alice))
-	})
-
-	t.Run("GetUnknownIsNotFound", func(t *testing.T) {
-		s := newSuite(t, newFixture)
-		alice := s.user(t)
-
-		_, err := s.get(t, alice, domain.NewID(time.Now()))
-		require.ErrorIs(t, err, domain.ErrNotFound)
-		require.Empty(t, s.list(t, alice))
+		require.Equal(t, alice.id, owner, "open is handed the user the session resolved to")
+		require.Equal(t, alice.id, acc.Owner())
+		require.Equal(t, []account.Account{acc}, s.list(t, alice), "an account reads back exactly as it was written")
+		who, ok := alice.session.User()
+		require.True(t, ok, "the session remembers whom it resolved to")
+		require.Equal(t, alice.id, who)
 	})
 
 	t.Run("SecondAddIsAlreadyExists", func(t *testing.T) {
 		s := newSuite(t, newFixture)
-		alice := s.user(t)
-		first := s.newAccount(t, alice, "First")
-		second := s.newAccount(t, alice, "Second")
-		s.within(t, alice, func(ctx context.Context, r ports.Repositories) error {
-			return r.Accounts.Add(ctx, first)
-		})
+		alice := s.member(t)
+		first := s.account(t, alice)
 
-		err := s.tx.Within(s.ctx, alice, func(ctx context.Context, r ports.Repositories) error {
-			return r.Accounts.Add(ctx, second)
-		})
+		_, err := s.Accounts.Add(s.ctx, alice.session, opening("Second"))
 		require.ErrorIs(t, err, domain.ErrAlreadyExists)
 		require.Equal(t, []account.Account{first}, s.list(t, alice), "still exactly one row, the first")
 	})
 
 	t.Run("AddIfAbsentCreatesOnceThenReturnsTheExisting", func(t *testing.T) {
 		s := newSuite(t, newFixture)
-		alice := s.user(t)
-		first := s.newAccount(t, alice, "First")
-		second := s.newAccount(t, alice, "Second")
+		alice := s.member(t)
 
-		stored, created := s.addIfAbsent(t, alice, first)
+		stored, created, err := s.Accounts.AddIfAbsent(s.ctx, alice.session, opening("First"))
+		require.NoError(t, err)
 		require.True(t, created)
-		require.Equal(t, first, stored)
+		require.Equal(t, alice.id, stored.Owner())
+		require.Equal(t, "First", stored.Name().String())
 
-		stored, created = s.addIfAbsent(t, alice, second)
+		again, created, err := s.Accounts.AddIfAbsent(s.ctx, alice.session, opening("Second"))
+		require.NoError(t, err)
 		require.False(t, created)
-		require.Equal(t, first, stored, "the existing account, not the candidate")
-		require.Equal(t, []account.Account{first}, s.list(t, alice))
+		require.Equal(t, stored, again, "the existing account, not a new one")
+		require.Equal(t, []account.Account{stored}, s.list(t, alice))
 	})
 
 	t.Run("OtherUsersAccountIsInvisible", func(t *testing.T) {
 		s := newSuite(t, newFixture)
-		alice, bob := s.user(t), s.user(t)
-		alices := s.newAccount(t, alice, "Alice's")
-		s.within(t, alice, func(ctx context.Context, r ports.Repositories) error {
-			return r.Accounts.Add(ctx, alices)
-		})
-
-		_, err := s.get(t, bob, alices.ID())
-		require.ErrorIs(t, err, domain.ErrNotFound, "same answer as for an id that does not exist")
+		alice, bob := s.member(t), s.member(t)
+		alices := s.account(t, alice)
 		require.Empty(t, s.list(t, bob))
 
-		// Bob cannot write an account in Alice's name either.
-		forged := s.newAccount(t, alice, "Forged")
-		err = s.tx.Within(s.ctx, bob, func(ctx context.Context, r ports.Repositories) error {
-			return r.Accounts.Add(ctx, forged)
-		})
+		// Bob cannot write an account in Alice's name.
+		forged := s.newAccount(t, alice.id, "Forged")
+		_, err := s.Accounts.Add(s.ctx, bob.session, storing(forged))
 		require.ErrorIs(t, err, domain.ErrNotFound)
-		err = s.tx.Within(s.ctx, bob, func(ctx context.Context, r ports.Repositories) error {
-			_, _, err := r.Accounts.AddIfAbsent(ctx, forged)
-			return err
-		})
+		_, _, err = s.Accounts.AddIfAbsent(s.ctx, bob.session, storing(forged))
 		require.ErrorIs(t, err, domain.ErrNotFound)
 
 		// Bob's get-or-create makes his own account; it never returns Alice's.
-		bobs := s.newAccount(t, bob, "Bob's")
-		stored, created := s.addIfAbsent(t, bob, bobs)
+		bobs, created, err := s.Accounts.AddIfAbsent(s.ctx, bob.session, opening("Bob's"))
+		require.NoError(t, err)
 		require.True(t, created)
-		require.Equal(t, bobs, stored)
+		require.Equal(t, bob.id, bobs.Owner())
 
 		require.Equal(t, []account.Account{alices}, s.list(t, alice), "Alice's account is untouched")
 		require.Equal(t, []account.Account{bobs}, s.list(t, bob))
 	})
 
-	t.Run("NoActorSeesNothing", func(t *testing.T) {
+	t.Run("SessionsResolveToTheirUser", func(t *testing.T) {
 		s := newSuite(t, newFixture)
-		alice := s.user(t)
-		acc := s.newAccount(t, alice, "Alice's")
-		s.within(t, alice, func(ctx context.Context, r ports.Repositories) error {
-			return r.Accounts.Add(ctx, acc)
-		})
-
-		var nobody user.ID
-		require.Empty(t, s.list(t, nobody))
-		_, err := s.get(t, nobody, acc.ID())
-		require.ErrorIs(t, err, domain.ErrNotFound)
-	})
-
-	t.Run("ErrorFromFnRollsBack", func(t *testing.T) {
-		s := newSuite(t, newFixture)
-		alice := s.user(t)
-		boom := errors.New("boom")
-
-		err := s.tx.Within(s.ctx, alice, func(ctx context.Context, r ports.Repositories) error {
-			if err := r.Accounts.Add(ctx, s.newAccount(t, alice, "Doomed")); err != nil {
-				return err
-			}
-			return boom
-		})
-		require.ErrorIs(t, err, boom, "fn's error comes back")
-		require.Empty(t, s.list(t, alice), "nothing was stored")
-
-		err = s.tx.Within(s.ctx, alice, func(ctx context.Context, r ports.Repositories) error {
-			if _, _, err := r.Accounts.AddIfAbsent(ctx, s.newAccount(t, alice, "Doomed")); err != nil {
-				return err
-			}
-			return boom
-		})
-		require.ErrorIs(t, err, boom)
-		require.Empty(t, s.list(t, alice))
-	})
-
-	t.Run("PanicInFnRollsBack", func(t *testing.T) {
-		s := newSuite(t, newFixture)
-		alice := s.user(t)
-
-		require.Panics(t, func() {
-			_ = s.tx.Within(s.ctx, alice, func(ctx context.Context, r ports.Repositories) error {
-				if err := r.Accounts.Add(ctx, s.newAccount(t, alice, "Doomed")); err != nil {
-					return err
-				}
-				panic("boom")
-			})
-		})
-		require.Empty(t, s.list(t, alice), "nothing was stored")
-	})
-
-	for name, run := range writeModes {
-		t.Run("ConcurrentAddIfAbsentAgreesOnOneAccount/"+name, func(t *testing.T) {
-			s := newSuite(t, newFixture)
-			alice := s.user(t)
-			const n = 50
-
-			type result struct {
-				acc     account.Account
-				created bool
-				err     error
-			}
-			candidates := s.newAccounts(t, alice, n)
-			results := make([]result, n)
-			s.parallel(n, func(i int) {
-				err := run(s.tx)(s.ctx, alice, func(ctx context.Context, r ports.Repositories) error {
-					var err error
-					results[i].acc, results[i].created, err = r.Accounts.AddIfAbsent(ctx, candidates[i])
-					return err
-				})
-				results[i].err = err
-			})
-
-			createdCount := 0
-			for i, r := range results {
-				require.NoError(t, r.err, "call %d", i)
-				require.Equal(t, results[0].acc.ID(), r.acc.ID(), "call %d got another account", i)
-				if r.created {
-					createdCount++
-				}
-			}
-			require.Equal(t, 1, createdCount, "exactly one call created the account")
-			require.Len(t, s.list(t, alice), 1)
-		})
-
-		t.Run("ConcurrentAddSucceedsOnce/"+name, func(t *testing.T) {
-			s := newSuite(t, newFixture)
-			alice := s.user(t)
-			const n = 30
-
-			candidates := s.newAccounts(t, alice, n)
-			errs := make([]error, n)
-			s.parallel(n, func(i int) {
-				errs[i] = run(s.tx)(s.ctx, alice, func(ctx context.Context, r ports.Repositories) error {
-					return r.Accounts.Add(ctx, candidates[i])
-				})
-			})
-
-			successes := 0
-			for i, err := range errs {
-				if err == nil {
-					successes++
-					continue
-				}
-				require.ErrorIs(t, err, domain.ErrAlreadyExists, "call %d failed otherwise", i)
-			}
-			require.Equal(t, 1, successes)
-			require.Len(t, s.list(t, alice), 1)
-		})
-	}
-
-	t.Run("ReadKeepsNoWrite", func(t *testing.T) {
-		s := newSuite(t, newFixture)
-		alice := s.user(t)
-		acc := s.newAccount(t, alice, "Sneaky")
-		_ = s.tx.Read(s.ctx, alice, func(ctx context.Context, r ports.Repositories) error {
-			return r.Accounts.Add(ctx, acc) // an adapter may refuse it or drop it; never keep it
-		})
-		require.Empty(t, s.list(t, alice))
-	})
-
-	t.Run("ReadAndEachCallSeeOnlyTheActorsRows", func(t *testing.T) {
-		s := newSuite(t, newFixture)
-		alice, bob := s.user(t), s.user(t)
-		mine := s.newAccount(t, alice, "Alice's")
-		s.within(t, alice, func(ctx context.Context, r ports.Repositories) error { return r.Accounts.Add(ctx, mine) })
-		for name, run := range map[string]func(ports.Transactor) runFunc{"Read": readMode, "EachCall": eachCallMode} {
-			var seen []account.Account
-			require.NoError(t, run(s.tx)(s.ctx, bob, func(ctx context.Context, r ports.Repositories) error {
-				var err error
-				seen, err = r.Accounts.List(ctx)
-				return err
-			}), name)
-			require.Empty(t, seen, "%s: bob sees none of alice's rows", name)
-			require.NoError(t, run(s.tx)(s.ctx, alice, func(ctx context.Context, r ports.Repositories) error {
-				var err error
-				seen, err = r.Accounts.List(ctx)
-				return err
-			}), name)
-			require.Len(t, seen, 1, name)
+		alice, bob := s.member(t), s.member(t)
+		for _, m := range []member{alice, bob} {
+			got, err := s.Sessions.Resolve(s.ctx, m.session)
+			require.NoError(t, err)
+			require.Equal(t, m.id, got)
 		}
+		s.EndSession(t, alice.session)
+		_, err := s.Sessions.Resolve(s.ctx, alice.session)
+		require.ErrorIs(t, err, ports.ErrUnauthenticated, "refused on the very next call")
+		_, err = s.Sessions.Resolve(s.ctx, user.Session{})
+		require.ErrorIs(t, err, ports.ErrUnauthenticated)
 	})
-}
 
-// runFunc is one of the Transactor's ways to run a unit of work.
-type runFunc func(ctx context.Context, actor user.ID, fn func(context.Context, ports.Repositories) error) error
+	t.Run("EndedOrUnknownSessionIsRefusedBeforeAnything", func(t *testing.T) {
+		s := newSuite(t, newFixture)
+		alice := s.member(t)
+		s.EndSession(t, alice.session)
+		unknown, err := user.NewSession("unknown-session-token")
+		require.NoError(t, err)
 
-func withinMode(tx ports.Transactor) runFunc   { return tx.Within }
-func eachCallMode(tx ports.Transactor) runFunc { return tx.EachCall }
-func readMode(tx ports.Transactor) runFunc     { return tx.Read }
-
-// writeModes are the ways to run a write; the concurrency cases hold for each.
-var writeModes = map[string]func(ports.Transactor) runFunc{"Within": withinMode, "EachCall": eachCallMode}
-
-type suite struct {
-	ctx     context.Context
-	tx      ports.Transactor
-	addUser func(t *testing.T, u user.ID)
-}
-
-func newSuite(t *testing.T, newFixture AccountFixture) *suite {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	tx, addUser := newFixture(t)
-	return &suite{ctx: ctx, tx: tx, addUser: addUser}
-}
-
-// user makes a fresh user, known to the store, with an id shaped like Better Auth's.
-func (s *suite) user(t *testing.T) user.ID {
-	t.Helper()
-	id, err := user.ParseID(rand.Text())
-	require.NoError(t, err)
-	s.addUser(t, id)
-	return id
-}
-
-func (s *suite) newAccount(t *testing.T, owner user.ID, name string) account.Account {
-	t.Helper()
-	n, err := account.ParseName(name)
-	require.NoError(t, err)
-	acc, err := account.New(owner, n, time.Now())
-	require.NoError(t, err)
-	return acc
-}
-
-// newAccounts builds n distinct candidates up front: goroutines other than the test's own
-// must not call require.
-func (s *suite) newAccounts(t *testing.T, owner user.ID, n int) []account.Account {
-	t.Helper()
-	out := make([]account.Account, n)
-	for i := range out {
-		out[i] = s.newAccount(t, owner, "Default")
-	}
-	return out
-}
-
-func (s *suite) within(t *testing.T, actor user.ID, fn func(context.Context, ports.Repositories) error) {
-	t.Helper()
-	require.NoError(t, s.tx.Within(s.ctx, actor, fn))
-}
-
-func (s *suite) list(t *testing.T, actor user.ID) []account.Account {
-	t.Helper()
-	var out []account.Account
-	s.within(t, actor, func(ctx context.Context, r ports.Repositories) error {
-		var err error
-		out, err = r.Accounts.List(ctx)
-		return err
+		for _, sess := range []user.Session{alice.session, unknown, {}} {
+			built := false
+			open := func(o user.ID) (account.Account, error) { built = true; return opening("Never")(o) }
+			_, err := s.Accounts.List(s.ctx, sess)
+			require.ErrorIs(t, err, ports.ErrUnauthenticated)
+			_, err = s.Accounts.Add(s.ctx, sess, open)
+			require.ErrorIs(t, err, ports.ErrUnauthenticated)
+			_, _, err = s.Accounts.AddIfAbsent(s.ctx, sess, open)
+			require.ErrorIs(t, err, ports.ErrUnauthenticated)
+			require.False(t, built, "nothing is built for a session that resolves to no one")
+		}
+		again := s.member(t)
+		require.Empty(t, s.list(t, again))
 	})
-	return out
-}
 
-func (s *suite) get(t *testing.T, actor user.ID, id domain.ID) (account.Account, error) {
-	t.Helper()
-	var out account.Account
-	err := s.tx.Within(s.ctx, actor, func(ctx context.Context, r ports.Repositories) error {
-		var err error
-		out, err = r.Accounts.Get(ctx, id)
-		return err
+	t.Run("OpenErrorStoresNothing", func(t *testing.T) {
+		s := newSuite(t, newFixture)
+		alice := s.member(t)
+		boom := errors.New("boom")
+		failing := func(user.ID) (account.Account, error) { return account.Account{}, boom }
+
+		_, err := s.Accounts.Add(s.ctx, alice.session, failing)
+		require.ErrorIs(t, err, boom, "open's error comes back")
+		_, _, err = s.Accounts.AddIfAbsent(s.ctx, alice.session, failing)
+		require.ErrorIs(t, err, boom)
+		require.Empty(t, s.list(t, alice), "nothing was stored")
 	})
-	return out, err
-}
 
-func (s *suite) addIfAbsent(t *testing.T, actor user.ID, a account.Account) (account.Account, bool) {
-	t.Helper()
-	var stored account.Account
-	var created bool
-	s.within(t, actor, func(ctx context.Context, r ports.Repositories) error {
-		var err error
-		stored, created, err = r.Accounts.AddIfAbsent(ctx, a)
-		return err
+	t.Run("ConcurrentAddIfAbsentAgreesOnOneAccount", func(t *testing.T) {
+		s := newSuite(t, newFixture)
+		alice := s.member(t)
+		const n = 50
+		type result struct {
+			acc     account.Account
+			created bool
+			err     error
+		}
+		results := make([]result, n)
+		parallel(n, func(i int) {
+			var r result
+			r.acc, r.created, r.err = s.Accounts.AddIfAbsent(s.ctx, alice.session, opening("Default"))
+			results[i] = r
+		})
+
+		createdCount := 0
+		for i, r := range results {
+			require.NoError(t, r.err, "call %d", i)
+			require.Equal(t, results[0].acc.ID(), r.acc.ID(), "call %d got another account", i)
+			if r.created {
+				createdCount++
+			}
+		}
+		require.Equal(t, 1, createdCount, "exactly one call created the account")
+		require.Len(t, s.list(t, alice), 1)
 	})
-	return stored, created
-}
 
-// parallel runs fn(0..n-1) in n goroutines released at the same moment, and waits. fn must
-// record its outcome rather than call require.
-func (s *suite) parallel(n int, fn func(i int)) {
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			fn(i)
-		}()
-	}
-	close(start)
-	wg.Wait()
+	t.Run("ConcurrentAddSucceedsOnce", func(t *testing.T) {
+		s := newSuite(t, newFixture)
+		alice := s.member(t)
+		const n = 30
+		errs := make([]error, n)
+		parallel(n, func(i int) {
+			_, errs[i] = s.Accounts.Add(s.ctx, alice.session, opening("Main"))
+		})
+
+		successes := 0
+		for i, err := range errs {
+			if err == nil {
+				successes++
+				continue
+			}
+			require.ErrorIs(t, err, domain.ErrAlreadyExists, "call %d failed otherwise", i)
+		}
+		require.Equal(t, 1, successes)
+		require.Len(t, s.list(t, alice), 1)
+	})
 }

@@ -1,7 +1,6 @@
 package portstest
 
 import (
-	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -19,14 +18,14 @@ import (
 	"github.com/brokerly/accounts/ports"
 )
 
-// RunCredentialRepositoryContract checks ports.CredentialRepository, reached through
-// ports.Transactor, against the behaviour the use cases rely on. Above all: another user's
-// credential, or an account that is not the actor's, is domain.ErrNotFound and stays
-// untouched, exactly like one that does not exist.
-func RunCredentialRepositoryContract(t *testing.T, newFixture AccountFixture) {
+// RunCredentialRepositoryContract checks ports.CredentialRepository against the behaviour
+// the use cases rely on. Above all: another user's credential, or an account that is not
+// the session's user's, is domain.ErrNotFound and stays untouched, exactly like one that
+// does not exist.
+func RunCredentialRepositoryContract(t *testing.T, newFixture Fixture) {
 	t.Run("AddThenGetAndList", func(t *testing.T) {
 		s := newSuite(t, newFixture)
-		alice := s.user(t)
+		alice := s.member(t)
 		acc := s.account(t, alice)
 		c := s.newCredential(t, acc, "Main", time.Now())
 
@@ -42,7 +41,7 @@ func RunCredentialRepositoryContract(t *testing.T, newFixture AccountFixture) {
 
 	t.Run("ListIsNewestFirstAndOnlyThatAccounts", func(t *testing.T) {
 		s := newSuite(t, newFixture)
-		alice, bob := s.user(t), s.user(t)
+		alice, bob := s.member(t), s.member(t)
 		alices, bobs := s.account(t, alice), s.account(t, bob)
 		t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
@@ -68,7 +67,7 @@ func RunCredentialRepositoryContract(t *testing.T, newFixture AccountFixture) {
 
 	t.Run("GetUnknownIsNotFound", func(t *testing.T) {
 		s := newSuite(t, newFixture)
-		alice := s.user(t)
+		alice := s.member(t)
 		s.account(t, alice)
 
 		_, err := s.getCredential(t, alice, domain.NewID(time.Now()))
@@ -80,7 +79,7 @@ func RunCredentialRepositoryContract(t *testing.T, newFixture AccountFixture) {
 
 	t.Run("OtherUsersCredentialIsNotFoundAndUnchanged", func(t *testing.T) {
 		s := newSuite(t, newFixture)
-		alice, bob := s.user(t), s.user(t)
+		alice, bob := s.member(t), s.member(t)
 		alices := s.account(t, alice)
 		s.account(t, bob)
 		c := s.newCredential(t, alices, "Alice's", time.Now())
@@ -107,24 +106,20 @@ func RunCredentialRepositoryContract(t *testing.T, newFixture AccountFixture) {
 
 	t.Run("AddUnderAnotherUsersAccountIsNotFound", func(t *testing.T) {
 		s := newSuite(t, newFixture)
-		alice, bob := s.user(t), s.user(t)
+		alice, bob := s.member(t), s.member(t)
 		alices := s.account(t, alice)
 		s.account(t, bob)
 
 		// Bob's own credential, pointed at Alice's account.
-		draft, err := credential.NewDraft(alices.ID(), bob, credential.Alpaca, credential.Paper, nil, time.Now())
+		draft, err := credential.NewDraft(alices.ID(), bob.id, credential.Alpaca, credential.Paper, nil, time.Now())
 		require.NoError(t, err)
 		hijack := s.seal(t, draft)
-		err = s.tx.Within(s.ctx, bob, func(ctx context.Context, r ports.Repositories) error {
-			return r.Credentials.Add(ctx, hijack)
-		})
+		_, err = s.Credentials.Add(s.ctx, bob.session, built(hijack))
 		require.ErrorIs(t, err, domain.ErrNotFound)
 
 		// A credential in Alice's name, added by Bob.
 		forged := s.newCredential(t, alices, "Forged", time.Now())
-		err = s.tx.Within(s.ctx, bob, func(ctx context.Context, r ports.Repositories) error {
-			return r.Credentials.Add(ctx, forged)
-		})
+		_, err = s.Credentials.Add(s.ctx, bob.session, built(forged))
 		require.ErrorIs(t, err, domain.ErrNotFound)
 
 		require.Empty(t, s.listCredentials(t, alice, alices.ID()), "nothing was stored under Alice's account")
@@ -138,14 +133,12 @@ func RunCredentialRepositoryContract(t *testing.T, newFixture AccountFixture) {
 
 	t.Run("AddUnderUnknownAccountIsNotFound", func(t *testing.T) {
 		s := newSuite(t, newFixture)
-		alice := s.user(t)
+		alice := s.member(t)
 		s.account(t, alice)
-		nowhere := s.newAccount(t, alice, "Never stored")
+		nowhere := s.newAccount(t, alice.id, "Never stored")
 		c := s.newCredential(t, nowhere, "Orphan", time.Now())
 
-		err := s.tx.Within(s.ctx, alice, func(ctx context.Context, r ports.Repositories) error {
-			return r.Credentials.Add(ctx, c)
-		})
+		_, err := s.Credentials.Add(s.ctx, alice.session, built(c))
 		require.ErrorIs(t, err, domain.ErrNotFound)
 		_, err = s.getCredential(t, alice, c.ID())
 		require.ErrorIs(t, err, domain.ErrNotFound)
@@ -153,19 +146,17 @@ func RunCredentialRepositoryContract(t *testing.T, newFixture AccountFixture) {
 
 	t.Run("SameIDTwiceIsAlreadyExists", func(t *testing.T) {
 		s := newSuite(t, newFixture)
-		alice := s.user(t)
+		alice := s.member(t)
 		c := s.newCredential(t, s.account(t, alice), "Once", time.Now())
 		s.addCredential(t, alice, c)
 
-		err := s.tx.Within(s.ctx, alice, func(ctx context.Context, r ports.Repositories) error {
-			return r.Credentials.Add(ctx, c)
-		})
+		_, err := s.Credentials.Add(s.ctx, alice.session, built(c))
 		require.ErrorIs(t, err, domain.ErrAlreadyExists)
 	})
 
 	t.Run("UpdateAppliesAndPersists", func(t *testing.T) {
 		s := newSuite(t, newFixture)
-		alice := s.user(t)
+		alice := s.member(t)
 		c := s.newCredential(t, s.account(t, alice), "Before", time.Now())
 		s.addCredential(t, alice, c)
 
@@ -191,7 +182,7 @@ func RunCredentialRepositoryContract(t *testing.T, newFixture AccountFixture) {
 
 	t.Run("UpdateErrorFromChangeStoresNothing", func(t *testing.T) {
 		s := newSuite(t, newFixture)
-		alice := s.user(t)
+		alice := s.member(t)
 		c := s.newCredential(t, s.account(t, alice), "Kept", time.Now())
 		s.addCredential(t, alice, c)
 		boom := errors.New("boom")
@@ -208,42 +199,24 @@ func RunCredentialRepositoryContract(t *testing.T, newFixture AccountFixture) {
 		require.NoError(t, err)
 		require.Equal(t, c, got)
 
-		// Even when the caller swallows the error and commits, the failed change is not stored.
-		err = s.tx.Within(s.ctx, alice, func(ctx context.Context, r ports.Repositories) error {
-			_, err := r.Credentials.Update(ctx, c.ID(), failing)
-			require.ErrorIs(t, err, boom)
-			return nil
-		})
-		require.NoError(t, err)
-		got, err = s.getCredential(t, alice, c.ID())
-		require.NoError(t, err)
-		require.Equal(t, c, got)
 	})
 
-	t.Run("ErrorAfterUpdateRollsBack", func(t *testing.T) {
+	t.Run("BuildErrorStoresNothing", func(t *testing.T) {
 		s := newSuite(t, newFixture)
-		alice := s.user(t)
+		alice := s.member(t)
 		acc := s.account(t, alice)
-		c := s.newCredential(t, acc, "Kept", time.Now())
-		s.addCredential(t, alice, c)
 		boom := errors.New("boom")
 
-		err := s.tx.Within(s.ctx, alice, func(ctx context.Context, r ports.Repositories) error {
-			if _, err := r.Credentials.Update(ctx, c.ID(), rename("Lost")); err != nil {
-				return err
-			}
-			if err := r.Credentials.Add(ctx, s.newCredential(t, acc, "Doomed", time.Now())); err != nil {
-				return err
-			}
-			return boom
+		_, err := s.Credentials.Add(s.ctx, alice.session, func(user.ID) (credential.Credential, error) {
+			return credential.Credential{}, boom
 		})
-		require.ErrorIs(t, err, boom)
-		require.Equal(t, []credential.Credential{c}, s.listCredentials(t, alice, acc.ID()), "neither the update nor the add survived")
+		require.ErrorIs(t, err, boom, "build's error comes back")
+		require.Empty(t, s.listCredentials(t, alice, acc.ID()))
 	})
 
 	t.Run("DeleteThenGetIsNotFound", func(t *testing.T) {
 		s := newSuite(t, newFixture)
-		alice := s.user(t)
+		alice := s.member(t)
 		acc := s.account(t, alice)
 		gone := s.newCredential(t, acc, "Gone", time.Now())
 		kept := s.newCredential(t, acc, "Kept", time.Now())
@@ -257,32 +230,51 @@ func RunCredentialRepositoryContract(t *testing.T, newFixture AccountFixture) {
 		require.Equal(t, []credential.Credential{kept}, s.listCredentials(t, alice, acc.ID()))
 	})
 
-	t.Run("NoActorSeesNothing", func(t *testing.T) {
+	t.Run("EndedOrUnknownSessionIsRefusedBeforeAnything", func(t *testing.T) {
 		s := newSuite(t, newFixture)
-		alice := s.user(t)
+		alice := s.member(t)
 		acc := s.account(t, alice)
 		c := s.newCredential(t, acc, "Alice's", time.Now())
 		s.addCredential(t, alice, c)
+		ended := s.member(t)
+		s.EndSession(t, ended.session)
+		unknown, err := user.NewSession("unknown-session-token")
+		require.NoError(t, err)
 
-		var nobody user.ID
-		require.Empty(t, s.listCredentials(t, nobody, acc.ID()))
-		_, err := s.getCredential(t, nobody, c.ID())
-		require.ErrorIs(t, err, domain.ErrNotFound)
-		_, err = s.updateCredential(t, nobody, c.ID(), rename("x"))
-		require.ErrorIs(t, err, domain.ErrNotFound)
-		require.ErrorIs(t, s.deleteCredential(t, nobody, c.ID()), domain.ErrNotFound)
+		for _, sess := range []user.Session{ended.session, unknown, {}} {
+			called := false
+			_, err := s.Credentials.List(s.ctx, sess, acc.ID())
+			require.ErrorIs(t, err, ports.ErrUnauthenticated)
+			_, err = s.Credentials.Get(s.ctx, sess, c.ID())
+			require.ErrorIs(t, err, ports.ErrUnauthenticated)
+			_, err = s.Credentials.Add(s.ctx, sess, func(user.ID) (credential.Credential, error) {
+				called = true
+				return c, nil
+			})
+			require.ErrorIs(t, err, ports.ErrUnauthenticated)
+			_, err = s.Credentials.Update(s.ctx, sess, c.ID(), func(c *credential.Credential) error {
+				called = true
+				return rename("x")(c)
+			})
+			require.ErrorIs(t, err, ports.ErrUnauthenticated)
+			require.ErrorIs(t, s.Credentials.Delete(s.ctx, sess, c.ID()), ports.ErrUnauthenticated)
+			require.False(t, called, "nothing is built or changed for a session that resolves to no one")
+		}
+		got, err := s.getCredential(t, alice, c.ID())
+		require.NoError(t, err)
+		require.Equal(t, c, got, "Alice's credential is untouched")
 	})
 
 	// Reliability test 24: nothing about a credential is unique across users, so a conflict
 	// can never reveal that someone else holds the same label or the same sealed bytes.
 	t.Run("NoUniquenessSideChannel", func(t *testing.T) {
 		s := newSuite(t, newFixture)
-		alice, bob := s.user(t), s.user(t)
+		alice, bob := s.member(t), s.member(t)
 		alicesAccount := s.account(t, alice)
 		alices := s.newCredential(t, alicesAccount, "Trading", time.Now())
 		s.addCredential(t, alice, alices)
 
-		draft, err := credential.NewDraft(s.account(t, bob).ID(), bob, credential.Alpaca, credential.Paper, ptr(mustNickname(t, "Trading")), time.Now())
+		draft, err := credential.NewDraft(s.account(t, bob).ID(), bob.id, credential.Alpaca, credential.Paper, ptr(mustNickname(t, "Trading")), time.Now())
 		require.NoError(t, err)
 		bobs, err := credential.New(draft, alices.APIKey(), alices.SecretKey())
 		require.NoError(t, err)
@@ -295,7 +287,7 @@ func RunCredentialRepositoryContract(t *testing.T, newFixture AccountFixture) {
 
 	t.Run("ConcurrentUpdatesSerialize", func(t *testing.T) {
 		s := newSuite(t, newFixture)
-		alice := s.user(t)
+		alice := s.member(t)
 		c := s.newCredential(t, s.account(t, alice), "n-0", time.Now())
 		s.addCredential(t, alice, c)
 		const n = 20
@@ -303,16 +295,13 @@ func RunCredentialRepositoryContract(t *testing.T, newFixture AccountFixture) {
 		// Each update reads the counter in the nickname and writes the next one: a lost
 		// update would leave the final count short.
 		errs := make([]error, n)
-		s.parallel(n, func(i int) {
-			errs[i] = s.tx.Within(s.ctx, alice, func(ctx context.Context, r ports.Repositories) error {
-				_, err := r.Credentials.Update(ctx, c.ID(), func(c *credential.Credential) error {
-					k, err := strconv.Atoi(strings.TrimPrefix(c.Nickname().String(), "n-"))
-					if err != nil {
-						return err
-					}
-					return rename(fmt.Sprintf("n-%d", k+1))(c)
-				})
-				return err
+		parallel(n, func(i int) {
+			_, errs[i] = s.Credentials.Update(s.ctx, alice.session, c.ID(), func(c *credential.Credential) error {
+				k, err := strconv.Atoi(strings.TrimPrefix(c.Nickname().String(), "n-"))
+				if err != nil {
+					return err
+				}
+				return rename(fmt.Sprintf("n-%d", k+1))(c)
 			})
 		})
 		for i, err := range errs {
@@ -322,16 +311,6 @@ func RunCredentialRepositoryContract(t *testing.T, newFixture AccountFixture) {
 		require.NoError(t, err)
 		require.Equal(t, fmt.Sprintf("n-%d", n), got.Nickname().String(), "every update saw the one before it")
 	})
-}
-
-// account stores a fresh account for owner and returns it.
-func (s *suite) account(t *testing.T, owner user.ID) account.Account {
-	t.Helper()
-	acc := s.newAccount(t, owner, "Account")
-	s.within(t, owner, func(ctx context.Context, r ports.Repositories) error {
-		return r.Accounts.Add(ctx, acc)
-	})
-	return acc
 }
 
 // newCredential builds (does not store) a credential of acc's owner under acc, sealed with
@@ -350,51 +329,43 @@ func (s *suite) seal(t *testing.T, d credential.Draft) credential.Credential {
 	return c
 }
 
-func (s *suite) addCredential(t *testing.T, actor user.ID, c credential.Credential) {
-	t.Helper()
-	s.within(t, actor, func(ctx context.Context, r ports.Repositories) error {
-		return r.Credentials.Add(ctx, c)
-	})
+// built is a NewCredential that ignores the owner and returns c, for forgeries and fixtures.
+func built(c credential.Credential) ports.NewCredential {
+	return func(user.ID) (credential.Credential, error) { return c, nil }
 }
 
-func (s *suite) getCredential(t *testing.T, actor user.ID, id domain.ID) (credential.Credential, error) {
+func (s *suite) addCredential(t *testing.T, m member, c credential.Credential) {
 	t.Helper()
-	var out credential.Credential
-	err := s.tx.Within(s.ctx, actor, func(ctx context.Context, r ports.Repositories) error {
-		var err error
-		out, err = r.Credentials.Get(ctx, id)
-		return err
+	var owner user.ID
+	stored, err := s.Credentials.Add(s.ctx, m.session, func(o user.ID) (credential.Credential, error) {
+		owner = o
+		return c, nil
 	})
-	return out, err
+	require.NoError(t, err)
+	require.Equal(t, m.id, owner, "build is handed the user the session resolved to")
+	require.Equal(t, c, stored)
 }
 
-func (s *suite) listCredentials(t *testing.T, actor user.ID, accountID domain.ID) []credential.Credential {
+func (s *suite) getCredential(t *testing.T, m member, id domain.ID) (credential.Credential, error) {
 	t.Helper()
-	var out []credential.Credential
-	s.within(t, actor, func(ctx context.Context, r ports.Repositories) error {
-		var err error
-		out, err = r.Credentials.List(ctx, accountID)
-		return err
-	})
+	return s.Credentials.Get(s.ctx, m.session, id)
+}
+
+func (s *suite) listCredentials(t *testing.T, m member, accountID domain.ID) []credential.Credential {
+	t.Helper()
+	out, err := s.Credentials.List(s.ctx, m.session, accountID)
+	require.NoError(t, err)
 	return out
 }
 
-func (s *suite) updateCredential(t *testing.T, actor user.ID, id domain.ID, change func(*credential.Credential) error) (credential.Credential, error) {
+func (s *suite) updateCredential(t *testing.T, m member, id domain.ID, change func(*credential.Credential) error) (credential.Credential, error) {
 	t.Helper()
-	var out credential.Credential
-	err := s.tx.Within(s.ctx, actor, func(ctx context.Context, r ports.Repositories) error {
-		var err error
-		out, err = r.Credentials.Update(ctx, id, change)
-		return err
-	})
-	return out, err
+	return s.Credentials.Update(s.ctx, m.session, id, change)
 }
 
-func (s *suite) deleteCredential(t *testing.T, actor user.ID, id domain.ID) error {
+func (s *suite) deleteCredential(t *testing.T, m member, id domain.ID) error {
 	t.Helper()
-	return s.tx.Within(s.ctx, actor, func(ctx context.Context, r ports.Repositories) error {
-		return r.Credentials.Delete(ctx, id)
-	})
+	return s.Credentials.Delete(s.ctx, m.session, id)
 }
 
 // rename is a change that sets the nickname; it never calls require, so goroutines may use it.

@@ -14,17 +14,13 @@ import (
 	"github.com/brokerly/accounts/ports"
 )
 
-// RotationFixture returns a Transactor and a RotationStore over the same fresh, empty store,
-// and a function that makes a user known to it.
-type RotationFixture func(t *testing.T) (tx ports.Transactor, rot ports.RotationStore, addUser func(t *testing.T, u user.ID))
-
 // RunRotationStoreContract checks ports.RotationStore: it finds every user's values that are
 // not under the primary key, page by page in id order, and re-seals a row only if the row
 // still holds what was read, so a user's update made in between always wins.
-func RunRotationStoreContract(t *testing.T, newFixture RotationFixture) {
+func RunRotationStoreContract(t *testing.T, newFixture Fixture) {
 	t.Run("StaleIsEveryUsersValuesNotUnderThePrimaryInIDOrder", func(t *testing.T) {
 		s := newRotationSuite(t, newFixture)
-		alice, bob := s.user(t), s.user(t)
+		alice, bob := s.member(t), s.member(t)
 		alices, bobs := s.account(t, alice), s.account(t, bob)
 
 		var stale []ports.SealedPair
@@ -44,7 +40,7 @@ func RunRotationStoreContract(t *testing.T, newFixture RotationFixture) {
 
 	t.Run("StalePaginatesAfterTheLastID", func(t *testing.T) {
 		s := newRotationSuite(t, newFixture)
-		alice, bob := s.user(t), s.user(t)
+		alice, bob := s.member(t), s.member(t)
 		alices, bobs := s.account(t, alice), s.account(t, bob)
 		var want []ports.SealedPair
 		for i := range 5 {
@@ -74,7 +70,7 @@ func RunRotationStoreContract(t *testing.T, newFixture RotationFixture) {
 
 	t.Run("ResealSwapsOnce", func(t *testing.T) {
 		s := newRotationSuite(t, newFixture)
-		alice := s.user(t)
+		alice := s.member(t)
 		c := s.addSealed(t, s.account(t, alice), "k1", "k1")
 		old := s.only(t, s.stale(t, "k2", domain.ID{}, 10))
 		require.Equal(t, pairOf(c), old)
@@ -105,7 +101,7 @@ func RunRotationStoreContract(t *testing.T, newFixture RotationFixture) {
 		for _, updateKeyID := range []string{"k2", "k1"} {
 			t.Run("SealedUnder_"+updateKeyID, func(t *testing.T) {
 				s := newRotationSuite(t, newFixture)
-				alice := s.user(t)
+				alice := s.member(t)
 				c := s.addSealed(t, s.account(t, alice), "k1", "k1")
 				old := s.only(t, s.stale(t, "k2", domain.ID{}, 10))
 
@@ -127,7 +123,7 @@ func RunRotationStoreContract(t *testing.T, newFixture RotationFixture) {
 
 	t.Run("ResealKeepsWhatTheUserChangedElsewhere", func(t *testing.T) {
 		s := newRotationSuite(t, newFixture)
-		alice := s.user(t)
+		alice := s.member(t)
 		c := s.addSealed(t, s.account(t, alice), "k1", "k2")
 		old := s.only(t, s.stale(t, "k2", domain.ID{}, 10))
 
@@ -146,7 +142,7 @@ func RunRotationStoreContract(t *testing.T, newFixture RotationFixture) {
 
 	t.Run("ResealOfADeletedCredentialIsFalse", func(t *testing.T) {
 		s := newRotationSuite(t, newFixture)
-		alice := s.user(t)
+		alice := s.member(t)
 		c := s.addSealed(t, s.account(t, alice), "k1", "k1")
 		old := s.only(t, s.stale(t, "k2", domain.ID{}, 10))
 		require.NoError(t, s.deleteCredential(t, alice, c.ID()))
@@ -161,18 +157,21 @@ func RunRotationStoreContract(t *testing.T, newFixture RotationFixture) {
 
 type rotationSuite struct {
 	*suite
-	rot ports.RotationStore
+	members map[user.ID]member
 }
 
-func newRotationSuite(t *testing.T, newFixture RotationFixture) *rotationSuite {
+func newRotationSuite(t *testing.T, newFixture Fixture) *rotationSuite {
 	t.Helper()
-	var rot ports.RotationStore
-	s := newSuite(t, func(t *testing.T) (ports.Transactor, func(*testing.T, user.ID)) {
-		tx, r, addUser := newFixture(t)
-		rot = r
-		return tx, addUser
-	})
-	return &rotationSuite{suite: s, rot: rot}
+	return &rotationSuite{suite: newSuite(t, newFixture), members: map[user.ID]member{}}
+}
+
+// member signs a user in and remembers the session, so credentials can be added for an
+// account's owner.
+func (s *rotationSuite) member(t *testing.T) member {
+	t.Helper()
+	m := s.suite.member(t)
+	s.members[m.id] = m
+	return m
 }
 
 // addSealed stores a credential whose values are sealed under the given key ids.
@@ -182,20 +181,20 @@ func (s *rotationSuite) addSealed(t *testing.T, acc account.Account, apiKeyID, s
 	require.NoError(t, err)
 	c, err := credential.New(draft, randomSealed(t, apiKeyID), randomSealed(t, secretKeyID))
 	require.NoError(t, err)
-	s.addCredential(t, acc.Owner(), c)
+	s.addCredential(t, s.members[acc.Owner()], c)
 	return c
 }
 
 func (s *rotationSuite) stale(t *testing.T, primary string, after domain.ID, limit int) []ports.SealedPair {
 	t.Helper()
-	out, err := s.rot.Stale(s.ctx, primary, after, limit)
+	out, err := s.Rotation.Stale(s.ctx, primary, after, limit)
 	require.NoError(t, err)
 	return out
 }
 
 func (s *rotationSuite) reseal(t *testing.T, old, resealed ports.SealedPair) bool {
 	t.Helper()
-	ok, err := s.rot.Reseal(s.ctx, old, resealed)
+	ok, err := s.Rotation.Reseal(s.ctx, old, resealed)
 	require.NoError(t, err)
 	return ok
 }

@@ -1,20 +1,25 @@
-// Package pgtest gives each test its own freshly created and migrated PostgreSQL database,
-// dropped when the test ends, plus fixtures for Better Auth's tables. Tests fail (never
-// skip) when PostgreSQL is unreachable: a skipped RLS test is a silent hole.
+// Package pgtest gives each test its own PostgreSQL database, cloned from a template that
+// is migrated once per test process and dropped with the database when the test ends,
+// plus fixtures for Better Auth's tables. Tests fail (never skip) when PostgreSQL is
+// unreachable: a skipped RLS test is a silent hole.
 package pgtest
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/uptrace/bun"
 	"go.uber.org/zap"
 
 	"github.com/brokerly/accounts/adapters/postgres"
@@ -28,6 +33,13 @@ const DefaultAdminURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=dis
 
 const setupTimeout = 30 * time.Second
 
+// Names of the databases this package creates: <prefix><pid>_<random>. The pid lets a
+// later run drop what a killed one left behind.
+const (
+	testPrefix     = "accounts_test_"
+	templatePrefix = "accounts_tmpl_"
+)
+
 // AdminURL is the URL of the maintenance database tests connect to as an administrator.
 func AdminURL() string {
 	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
@@ -36,60 +48,142 @@ func AdminURL() string {
 	return DefaultAdminURL
 }
 
-// NewDB creates a uniquely named database, migrates it with postgres.Migrate and returns a
-// pool on it (logged in as the admin role) and its URL. Cleanup closes the pool and drops
-// the database.
-func NewDB(t testing.TB) (*bun.DB, string) {
+// Main runs a package's tests and then drops the migrated template, if one was made; call
+// it from TestMain.
+func Main(m *testing.M) {
+	code := m.Run()
+	DropTemplate()
+	os.Exit(code)
+}
+
+// DropTemplate drops this process's migrated template, if it made one.
+func DropTemplate() {
+	if tmpl.name == "" {
+		return
+	}
+	if err := adminExec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{tmpl.name}.Sanitize()+" WITH (FORCE)"); err != nil {
+		fmt.Fprintf(os.Stderr, "pgtest: drop template %s: %v\n", tmpl.name, err)
+	}
+}
+
+// tmpl is this process's migrated template database, made on first use.
+var tmpl struct {
+	once sync.Once
+	name string
+	err  error
+}
+
+// TemplateName returns the migrated template, creating it on first use.
+func TemplateName(t testing.TB) string {
 	t.Helper()
-	db, dbURL := NewEmptyDB(t)
+	tmpl.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		dropOrphans(ctx)
+		name := templatePrefix + uniqueSuffix()
+		if err := adminExec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+			tmpl.err = err
+			return
+		}
+		tmpl.name = name
+		db, err := postgres.Open(ctx, postgres.Config{URL: urlFor(name)})
+		if err != nil {
+			tmpl.err = err
+			return
+		}
+		defer func() { _ = db.Close() }() // a template must have no connections to be copied
+		tmpl.err = postgres.Migrate(ctx, db, zap.NewNop())
+	})
+	if tmpl.err != nil {
+		t.Fatalf("pgtest: PostgreSQL is required for this test (set TEST_DATABASE_URL): migrated template: %v", tmpl.err)
+	}
+	return tmpl.name
+}
+
+// NewDB returns a pool (logged in as the admin role) on a fresh clone of the migrated
+// template, audited so that the repositories may use it, and its URL. Cleanup closes the
+// pool and drops the database.
+func NewDB(t testing.TB) (*postgres.DB, string) {
+	t.Helper()
+	dbURL := CloneTemplate(t)
+	db := open(t, dbURL)
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
-	if err := postgres.Migrate(ctx, db, zap.NewNop()); err != nil {
-		t.Fatalf("pgtest: migrate: %v", err)
+	if _, err := db.Audit(ctx); err != nil {
+		t.Fatalf("pgtest: audit the migrated database: %v", err)
 	}
 	return db, dbURL
 }
 
-// NewEmptyDB is NewDB without the migrations.
-func NewEmptyDB(t testing.TB) (*bun.DB, string) {
+// NewEmptyDB is a pool on a fresh database without the migrations (and not audited).
+func NewEmptyDB(t testing.TB) (*postgres.DB, string) {
 	t.Helper()
-	name := UniqueName(t)
-	dbURL := CreateDatabase(t, name)
-	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
-	defer cancel()
-	db, err := postgres.Open(ctx, postgres.Config{URL: dbURL})
+	dbURL := CreateDatabase(t, testPrefix+uniqueSuffix())
+	return open(t, dbURL), dbURL
+}
+
+// CloneTemplate creates a migrated database from the template, drops it when the test
+// ends, and returns its URL.
+func CloneTemplate(t testing.TB) string {
+	t.Helper()
+	return createDatabase(t, testPrefix+uniqueSuffix(), TemplateName(t))
+}
+
+func open(t testing.TB, dbURL string) *postgres.DB {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), postgres.Config{URL: dbURL})
 	if err != nil {
-		t.Fatalf("pgtest: open %s: %v", name, err)
+		t.Fatalf("pgtest: open: %v", err)
 	}
-	// Registered after CreateDatabase's cleanup, so it runs first: close, then drop.
+	// Registered after the database's cleanup, so it runs first: close, then drop.
 	t.Cleanup(func() { _ = db.Close() })
-	return db, dbURL
+	return db
 }
 
 // UniqueName returns a database name no other test (or test process) uses.
 func UniqueName(t testing.TB) string {
 	t.Helper()
+	return testPrefix + uniqueSuffix()
+}
+
+func uniqueSuffix() string {
 	var b [6]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
-	return fmt.Sprintf("accounts_test_%d_%s", os.Getpid(), hex.EncodeToString(b[:]))
+	return fmt.Sprintf("%d_%s", os.Getpid(), hex.EncodeToString(b[:]))
 }
 
 // CreateDatabase creates an empty database called name, drops it (WITH (FORCE), so leftover
 // connections cannot block it) when the test ends, and returns its URL.
 func CreateDatabase(t testing.TB, name string) string {
 	t.Helper()
+	return createDatabase(t, name, "")
+}
+
+func createDatabase(t testing.TB, name, template string) string {
+	t.Helper()
 	ident := pgx.Identifier{name}.Sanitize()
-	Admin(t, "CREATE DATABASE "+ident)
+	create := "CREATE DATABASE " + ident
+	if template != "" {
+		create += " TEMPLATE " + pgx.Identifier{template}.Sanitize()
+	}
+	Admin(t, create)
 	t.Cleanup(func() { Admin(t, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)") })
-	return DatabaseURL(t, name)
+	return urlFor(name)
 }
 
 // DatabaseURL is AdminURL pointing at database name instead.
 func DatabaseURL(t testing.TB, name string) string {
 	t.Helper()
-	u, err := url.Parse(AdminURL())
-	if err != nil || u.Scheme == "" {
+	if _, err := url.Parse(AdminURL()); err != nil {
 		t.Fatalf("pgtest: TEST_DATABASE_URL must be a postgres:// URL")
+	}
+	return urlFor(name)
+}
+
+func urlFor(name string) string {
+	u, err := url.Parse(AdminURL())
+	if err != nil {
+		return ""
 	}
 	u.Path = "/" + name
 	u.RawPath = ""
@@ -102,22 +196,52 @@ func Admin(t testing.TB, sql string, args ...any) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
+	if err := adminExec(ctx, sql, args...); err != nil {
+		t.Fatalf("pgtest: %s: %v", sql, err)
+	}
+}
+
+func adminExec(ctx context.Context, sql string, args ...any) error {
 	conn, err := pgx.Connect(ctx, AdminURL())
 	if err != nil {
-		t.Fatalf("pgtest: PostgreSQL is required for this test (set TEST_DATABASE_URL): %v", err)
+		return err
 	}
 	defer func() { _ = conn.Close(context.Background()) }()
-	if _, err := conn.Exec(ctx, sql, args...); err != nil {
-		t.Fatalf("pgtest: %s: %v", sql, err)
+	_, err = conn.Exec(ctx, sql, args...)
+	return err
+}
+
+// dropOrphans drops the test databases and templates of test processes that no longer
+// run (killed before their cleanup): their names carry the pid.
+func dropOrphans(ctx context.Context) {
+	conn, err := pgx.Connect(ctx, AdminURL())
+	if err != nil {
+		return
+	}
+	defer func() { _ = conn.Close(context.Background()) }()
+	rows, err := conn.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'accounts\_test\_%' OR datname LIKE 'accounts\_tmpl\_%'`)
+	if err != nil {
+		return
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return
+	}
+	for _, name := range names {
+		rest := strings.TrimPrefix(strings.TrimPrefix(name, testPrefix), templatePrefix)
+		pid, err := strconv.Atoi(strings.SplitN(rest, "_", 2)[0])
+		if err != nil || pid <= 0 || !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+			continue // not ours, or its process still runs
+		}
+		_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
 	}
 }
 
 // CreateUser inserts a Better Auth user (as the admin role, the way Better Auth would) and
 // returns its id: 32 random alphanumerics, like Better Auth's generateId.
-func CreateUser(t testing.TB, db bun.IDB) user.ID {
+func CreateUser(t testing.TB, db *postgres.DB) user.ID {
 	t.Helper()
-	raw := RandomToken()
-	id, err := user.ParseID(raw)
+	id, err := user.ParseID(RandomToken())
 	if err != nil {
 		t.Fatalf("pgtest: user id: %v", err)
 	}
@@ -126,26 +250,52 @@ func CreateUser(t testing.TB, db bun.IDB) user.ID {
 }
 
 // InsertUser inserts a Better Auth user with the given id.
-func InsertUser(t testing.TB, db bun.IDB, id user.ID) {
+func InsertUser(t testing.TB, db *postgres.DB, id user.ID) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
-	defer cancel()
-	_, err := db.NewRaw(`INSERT INTO "user" (id, name, email, "emailVerified") VALUES (?, ?, ?, false)`,
-		id.String(), "Test "+id.String(), id.String()+"@example.test").Exec(ctx)
-	if err != nil {
-		t.Fatalf("pgtest: insert user: %v", err)
-	}
+	Exec(t, db, `INSERT INTO "user" (id, name, email, "emailVerified") VALUES (?, ?, ?, false)`,
+		id.String(), "Test "+id.String(), id.String()+"@example.test")
 }
 
 // CreateSession inserts a Better Auth session for u with the given token and expiry.
-func CreateSession(t testing.TB, db bun.IDB, u user.ID, token string, expiresAt time.Time) {
+func CreateSession(t testing.TB, db *postgres.DB, u user.ID, token string, expiresAt time.Time) {
+	t.Helper()
+	Exec(t, db, `INSERT INTO "session" (id, "expiresAt", token, "updatedAt", "userId") VALUES (?, ?, ?, now(), ?)`,
+		RandomToken(), expiresAt, token, u.String())
+}
+
+// SignIn creates a Better Auth user with a session valid for an hour, as signing up does,
+// and returns both.
+func SignIn(t testing.TB, db *postgres.DB) (user.ID, user.Session) {
+	t.Helper()
+	u := CreateUser(t, db)
+	return u, NewSession(t, db, u)
+}
+
+// NewSession creates another session, valid for an hour, for an existing user u.
+func NewSession(t testing.TB, db *postgres.DB, u user.ID) user.Session {
+	t.Helper()
+	token := RandomToken()
+	CreateSession(t, db, u, token, time.Now().Add(time.Hour))
+	s, err := user.NewSession(token)
+	if err != nil {
+		t.Fatalf("pgtest: session: %v", err)
+	}
+	return s
+}
+
+// EndSession deletes a session, as Better Auth's sign-out does.
+func EndSession(t testing.TB, db *postgres.DB, s user.Session) {
+	t.Helper()
+	Exec(t, db, `DELETE FROM "session" WHERE token = ?`, s.Token())
+}
+
+// Exec runs one fixture statement on db as the admin role (Bun placeholders: ?).
+func Exec(t testing.TB, db *postgres.DB, query string, args ...any) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
-	_, err := db.NewRaw(`INSERT INTO "session" (id, "expiresAt", token, "updatedAt", "userId") VALUES (?, ?, ?, now(), ?)`,
-		RandomToken(), expiresAt, token, u.String()).Exec(ctx)
-	if err != nil {
-		t.Fatalf("pgtest: insert session: %v", err)
+	if _, err := db.Bun().NewRaw(query, args...).Exec(ctx); err != nil {
+		t.Fatalf("pgtest: %s: %v", query, err)
 	}
 }
 

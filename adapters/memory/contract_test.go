@@ -1,0 +1,36 @@
+package memory_test
+
+import (
+	"crypto/rand"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/brokerly/accounts/adapters/memory"
+	"github.com/brokerly/accounts/domain/user"
+	"github.com/brokerly/accounts/ports/portstest"
+)
+
+// fixture is a fresh store; memory has no user table to satisfy, so signing in is only a
+// session.
+func fixture(t *testing.T) portstest.Store {
+	store := memory.NewStore()
+	return portstest.Store{
+		Sessions:    store.Sessions(),
+		Accounts:    store.Accounts(),
+		Credentials: store.Credentials(),
+		Rotation:    store,
+		SignIn: func(t *testing.T) (user.ID, user.Session) {
+			id, err := user.ParseID(rand.Text())
+			require.NoError(t, err)
+			return id, store.SignIn(id)
+		},
+		EndSession: func(_ *testing.T, s user.Session) { store.EndSession(s.Token()) },
+	}
+}
+
+func TestAccountRepositoryContract(t *testing.T) { portstest.RunAccountRepositoryContract(t, fixture) }
+func TestCredentialRepositoryContract(t *testing.T) {
+	portstest.RunCredentialRepositoryContract(t, fixture)
+}
+func TestRotationStoreContract(t *testing.T) { portstest.RunRotationStoreContract(t, fixture) }

@@ -1,0 +1,70 @@
+package user
+
+import (
+	"fmt"
+	"io"
+	"sync/atomic"
+
+	"github.com/brokerly/accounts/domain"
+)
+
+// MaxTokenLength bounds a session token, so garbage never reaches a store in bulk; Better
+// Auth's tokens are 32 characters.
+const MaxTokenLength = 255
+
+// Session is what a request acts with: a session token whose signature the edge has
+// checked. It is authentic, but not yet known to be valid — it may be signed out, expired,
+// or its user deleted or banned. Only the store that resolves it, inside the transaction
+// that uses it, can say whose it is; every repository call takes the Session, not a user id,
+// so no code path can act for a user without that check.
+//
+// Copies share what they learn: once a store has resolved the session, User reports its
+// user (for logs), however the value was passed around.
+type Session struct {
+	token    string
+	resolved *atomic.Pointer[ID]
+}
+
+// NewSession accepts a token of printable ASCII without spaces or ";" (what any store can
+// be asked about without failing on the bytes), 1 to MaxTokenLength long.
+func NewSession(token string) (Session, error) {
+	if token == "" || len(token) > MaxTokenLength {
+		return Session{}, domain.Invalid("session", "token must be 1 to 255 bytes")
+	}
+	for i := 0; i < len(token); i++ {
+		if c := token[i]; c <= ' ' || c >= 0x7f || c == ';' {
+			return Session{}, domain.Invalid("session", "token must be printable ASCII")
+		}
+	}
+	return Session{token: token, resolved: new(atomic.Pointer[ID])}, nil
+}
+
+// Token is the secret the store resolves. Never log it.
+func (s Session) Token() string { return s.token }
+
+// IsZero reports whether the session was never set: it resolves to no one.
+func (s Session) IsZero() bool { return s.token == "" }
+
+// Resolved records the user a store found for the session. Stores call it; the first
+// answer sticks (a token belongs to one user for its whole life).
+func (s Session) Resolved(id ID) {
+	if s.resolved != nil && !id.IsZero() {
+		s.resolved.CompareAndSwap(nil, &id)
+	}
+}
+
+// User is the user a store has resolved the session to, if one has.
+func (s Session) User() (ID, bool) {
+	if s.resolved == nil {
+		return ID{}, false
+	}
+	if id := s.resolved.Load(); id != nil {
+		return *id, true
+	}
+	return ID{}, false
+}
+
+// Format keeps the token out of logs and panics that print a Session with any verb.
+func (s Session) Format(f fmt.State, _ rune) {
+	_, _ = io.WriteString(f, "user.Session{token: [redacted]}")
+}
