@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The vector of shared/spec/better-auth.md (a real Better Auth cookie).
+// The vector of docs/better-auth.md (a real Better Auth cookie).
 func TestSignWithMatchesBetterAuth(t *testing.T) {
 	got := signWith("test-only-secret-not-for-production-0123456789abcdef", "XJExhSwEy7z0ziwe8LeXknpAioQkAQLh")
 	require.Equal(t, "XJExhSwEy7z0ziwe8LeXknpAioQkAQLh./xXogZdy6DBnDBXTmckAxf72lTd4DyFBwLzTdXfGHSI=", got)

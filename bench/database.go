@@ -3,10 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -17,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/brokerly/accounts/adapters/betterauth"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -34,13 +32,16 @@ const benchRole = "accounts_bench"
 func userID(i int) string { return fmt.Sprintf("usr%029d", i) }
 func token(i int) string  { return fmt.Sprintf("tok%029d", i) }
 
-// signedToken is the bearer value Better Auth issues for a token: token.base64(HMAC).
+// signedToken is the bearer value Better Auth issues for a token: token.base64(HMAC), as
+// betterauth.SignValue signs it, not URL-encoded.
 func signedToken(tok string) string { return signWith(benchSecret, tok) }
 
 func signWith(secret, tok string) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(tok))
-	return tok + "." + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	v, err := url.PathUnescape(betterauth.SignValue(secret, tok))
+	if err != nil {
+		panic(err) // SignValue's output always decodes
+	}
+	return v
 }
 
 // tokenWidth is the width of one record of a tokens file: a signed bearer (32 + 1 + 44

@@ -43,7 +43,7 @@ func TestEncodeURIComponent(t *testing.T) {
 }
 
 // The real signatures decode, and the shape checks return the token and the exact
-// signature bytes; this pins parseSigned to the spec's examples.
+// signature bytes; this pins parseSigned to the examples of docs/better-auth.md.
 func TestParseSigned_RealCookies(t *testing.T) {
 	tests := []struct{ name, raw, token, sig string }{
 		{"encoded 1", realCookie1, realToken1, realSig1},

@@ -141,7 +141,7 @@ func TestCreateAccount_JSONWithCharsetParameterAccepted(t *testing.T) {
 	require.Equal(t, http.StatusCreated, resp.StatusCode)
 }
 
-// Reliability test 7: identity spoofing and mass assignment.
+// Test 7 of docs/reliability.md: identity spoofing and mass assignment.
 func TestCreateAccount_IgnoresClientSuppliedIdentity(t *testing.T) {
 	e := newEnv(t)
 	const spoofedID = "00000000-0000-7000-8000-000000000001"

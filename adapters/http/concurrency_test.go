@@ -40,7 +40,7 @@ func (e *env) parallel(n int, mk func(i int) *http.Request) (statuses []int, bod
 	return statuses, bodies
 }
 
-// Reliability tests 13 and 14: concurrent creates for one user: one 201, the rest 409.
+// Tests 13 and 14 of docs/reliability.md: concurrent creates for one user: one 201, the rest 409.
 func TestCreateAccount_ParallelCreatesOne201RestAre409(t *testing.T) {
 	e := newEnv(t)
 	const n = 30
@@ -55,7 +55,7 @@ func TestCreateAccount_ParallelCreatesOne201RestAre409(t *testing.T) {
 	assert.Len(t, e.accountsOf(userA), 1)
 }
 
-// Reliability test 15: concurrent get-or-create calls agree on one account, exactly one
+// Test 15 of docs/reliability.md: concurrent get-or-create calls agree on one account, exactly one
 // of them created it; again with the row already there.
 func TestGetOrCreate_ParallelCallsCreateExactlyOne(t *testing.T) {
 	e := newEnv(t)

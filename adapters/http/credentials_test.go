@@ -201,7 +201,7 @@ func TestAccountData(t *testing.T) {
 	requireProblem(t, e.do(newRequest(http.MethodPost, "/api/credentials/"+good.ID+"/validate", "", asBrowserA())), 400, "credential_inactive")
 }
 
-// TestCredentials_AnotherUsersIDLooksLikeARandomOne is reliability test 10 over HTTP: B
+// TestCredentials_AnotherUsersIDLooksLikeARandomOne is test 10 of docs/reliability.md over HTTP: B
 // gets exactly the 404 a random id gets, and A's credential does not change.
 func TestCredentials_AnotherUsersIDLooksLikeARandomOne(t *testing.T) {
 	e := newEnv(t)
@@ -227,7 +227,7 @@ func TestCredentials_AnotherUsersIDLooksLikeARandomOne(t *testing.T) {
 	assert.Empty(t, e.broker.Calls, "B never reached the broker with A's keys")
 }
 
-// TestCredentials_SecretsNeverReachResponsesOrLogs is reliability test 12 at the HTTP edge.
+// TestCredentials_SecretsNeverReachResponsesOrLogs is test 12 of docs/reliability.md at the HTTP edge.
 func TestCredentials_SecretsNeverReachResponsesOrLogs(t *testing.T) {
 	e := newEnv(t)
 	accountID := e.accountOf(t, asBrowserA())

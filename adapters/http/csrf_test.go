@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Reliability test 8: a valid cookie from a foreign or unknown origin cannot write.
+// Test 8 of docs/reliability.md: a valid cookie from a foreign or unknown origin cannot write.
 func TestCSRF_CookieWriteFromForeignOriginIs403(t *testing.T) {
 	cases := map[string][]reqOption{
 		"evil origin":                 {withOrigin(evilOrigin)},
@@ -66,7 +66,7 @@ func TestCSRF_AuthenticationIsCheckedFirst(t *testing.T) {
 	requireProblem(t, resp, http.StatusUnauthorized, "unauthenticated")
 }
 
-// Reliability test 8: a JSON body sent as a "simple" content type is refused, and the
+// Test 8 of docs/reliability.md: a JSON body sent as a "simple" content type is refused, and the
 // origin check comes before the content-type check.
 func TestCSRF_NonJSONContentTypeIs415AfterOriginCheck(t *testing.T) {
 	bodies := map[string]struct{ contentType, body string }{

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// minFiber is the oldest Fiber v2 release with every advisory of the reliability bar fixed
+// minFiber is the oldest Fiber v2 release with every advisory of docs/reliability.md fixed
 // (CVE-2025-66630, the all-zero UUID fallback, in 2.52.11; the BodyParser panics
 // CVE-2025-48075 / GO-2025-3845 in 2.52.9). Raise it with each new patch release.
 const minFiber = "v2.52.11"

@@ -77,7 +77,7 @@ func fuzzEndpoint(t *testing.T, e *env, method, path, contentType string, body [
 }
 
 // FuzzDecodeStoreCredential posts arbitrary bodies and content types to
-// POST /api/credentials/store through the whole middleware chain (reliability test 30):
+// POST /api/credentials/store through the whole middleware chain (test 30 of docs/reliability.md):
 // never a 5xx or a crash. Stored credentials are deleted again so memory stays flat.
 func FuzzDecodeStoreCredential(f *testing.F) {
 	for _, s := range storeCredentialSeeds {
@@ -112,7 +112,7 @@ func FuzzDecodeStoreCredential(f *testing.F) {
 }
 
 // FuzzDecodeUpdateCredential sends arbitrary bodies and content types to
-// PUT /api/credentials/{id} for a credential of the caller (reliability test 30).
+// PUT /api/credentials/{id} for a credential of the caller (test 30 of docs/reliability.md).
 func FuzzDecodeUpdateCredential(f *testing.F) {
 	for _, s := range updateCredentialSeeds {
 		f.Add(s.contentType, []byte(s.body))

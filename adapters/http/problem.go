@@ -251,9 +251,10 @@ func (s *Server) sessionFirst(c *fiber.Ctx, err error) error {
 	// The request's own context has ended with its handler chain; the check gets a short one.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), sessionCheckTimeout)
 	defer cancel()
-	_, cerr := s.uc.Queries.CheckSession.Handle(ctx, query.CheckSession{Session: sess})
-	if errors.Is(cerr, ports.ErrUnauthenticated) {
-		return ports.ErrUnauthenticated
+	if _, cerr := s.uc.Queries.CheckSession.Handle(ctx, query.CheckSession{Session: sess}); cerr != nil {
+		// No one's, or the store cannot say (503/504): either way that is the answer a
+		// check made first would have given.
+		return cerr
 	}
-	return err // live, or the store cannot say: the request's own answer stands
+	return err // live: the request's own answer stands
 }

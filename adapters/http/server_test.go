@@ -76,7 +76,7 @@ func TestForwardedForIsNotTrusted(t *testing.T) {
 	assert.Equal(t, "127.0.0.1", entries[len(entries)-1].ContextMap()["remote_ip"])
 }
 
-// Reliability test 29: connections that dribble their headers are closed at ReadTimeout,
+// Test 29 of docs/reliability.md: connections that dribble their headers are closed at ReadTimeout,
 // and normal requests are served meanwhile.
 func TestSlowHeadersAreCutAtReadTimeout(t *testing.T) {
 	const readTimeout = 300 * time.Millisecond

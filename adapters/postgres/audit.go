@@ -65,7 +65,7 @@ var ErrAuditFailed = errors.New("postgres: row-level security audit failed")
 type AuditReport struct {
 	LoginRole string
 	// LoginBypassesRLS is true for a superuser or BYPASSRLS login. That is allowed (the
-	// spec's default DATABASE_URL is the postgres superuser) only because every query on a
+	// default DATABASE_URL is the postgres superuser) only because every query on a
 	// service table runs after the role switch, which the audit has just proven to work and
 	// to drop those rights; TestRel21_OneChokepointBeginsTransactions keeps every query behind it.
 	LoginBypassesRLS bool

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Reliability test 21 (the "CI grep"): the user context is transaction-local only.
+// Test 21 of docs/reliability.md (the "CI grep"): the user context is transaction-local only.
 // Session-level settings would survive into the next request that gets the same pooled
 // connection (and leak across clients behind PgBouncer in transaction mode), and SET LOCAL
 // outside a transaction only warns (25P01). Every non-test Go, SQL and Lua file of the

@@ -2,7 +2,7 @@
 
 package main
 
-// Reliability tests 33–39 (shared/reliability.md): the real binary against a private
+// Tests 33–39 of docs/reliability.md: the real binary against a private
 // PostgreSQL cluster (pgtest.StartCluster) that the tests stop, restart, pause and lock,
 // never the shared server on 5432. They need the PostgreSQL server binaries, hence the
 // faults build tag: `go tool task test:faults`.

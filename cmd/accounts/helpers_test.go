@@ -122,7 +122,7 @@ func parallel(n int, call func(i int) rawResponse) []rawResponse {
 
 // loopbackClient is an HTTP client whose connections leave from the loopback address ip
 // (Linux routes all of 127.0.0.0/8 to lo), so a test can be several peers of the service.
-func loopbackClient(t *testing.T, ip string) *http.Client {
+func loopbackClient(t testing.TB, ip string) *http.Client {
 	t.Helper()
 	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
 	tr := &http.Transport{DialContext: dialer.DialContext, MaxIdleConnsPerHost: 64}
@@ -131,7 +131,7 @@ func loopbackClient(t *testing.T, ip string) *http.Client {
 }
 
 // poolClient keeps enough idle connections for parallel tests.
-func poolClient(t *testing.T) *http.Client {
+func poolClient(t testing.TB) *http.Client {
 	t.Helper()
 	tr := &http.Transport{MaxIdleConnsPerHost: 600, MaxConnsPerHost: 0}
 	t.Cleanup(tr.CloseIdleConnections)

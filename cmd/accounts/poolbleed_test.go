@@ -22,7 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Reliability test 20 (pool bleed) over HTTP: with a one-connection pool every request of
+// Test 20 of docs/reliability.md (pool bleed) over HTTP: with a one-connection pool every request of
 // every user, and every rolled-back transaction, runs on the same PostgreSQL session. If
 // anything of a user's context outlived its transaction (a session-level SET, a role that
 // was not reset, a transaction left open by a failed write), a later request on that session
@@ -177,7 +177,7 @@ func nextBleedRequest(rng *rand.Rand, tenants []tenant) bleedRequest {
 		return bleedRequest{kind: "unknown session (401)", method: "GET", path: "/api/credentials",
 			auth: "better-auth.session_token=" + servicetest.SignedValue(hex.EncodeToString(b[:])), want: 401}
 	case 8:
-		// The contract (spec/api.md) answers 200 with nothing, not 404.
+		// The contract (docs/api.md) answers 200 with nothing, not 404.
 		return bleedRequest{kind: "credentials of another user's account (empty)", method: "GET",
 			path: "/api/credentials?account_id=" + victim.accountID, auth: me.cookie, want: 200,
 			check: func(b map[string]any) error {

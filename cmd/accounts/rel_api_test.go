@@ -1,6 +1,6 @@
 package main
 
-// Reliability tests 8-15, 27 and 31 (CSRF and CORS, object-level authorization, plaintext,
+// Tests 8-15, 27 and 31 of docs/reliability.md (CSRF and CORS, object-level authorization, plaintext,
 // concurrency, tampered rows, buffer reuse) against the real binary and PostgreSQL.
 
 import (

@@ -1,6 +1,6 @@
 package main
 
-// Reliability tests 1-5 and 7 (authentication) against the real binary and PostgreSQL.
+// Tests 1-5 and 7 of docs/reliability.md (authentication) against the real binary and PostgreSQL.
 
 import (
 	"fmt"

@@ -265,7 +265,7 @@ func RunCredentialRepositoryContract(t *testing.T, newFixture Fixture) {
 		require.Equal(t, c, got, "Alice's credential is untouched")
 	})
 
-	// Reliability test 24: nothing about a credential is unique across users, so a conflict
+	// Test 24 of docs/reliability.md: nothing about a credential is unique across users, so a conflict
 	// can never reveal that someone else holds the same label or the same sealed bytes.
 	t.Run("NoUniquenessSideChannel", func(t *testing.T) {
 		s := newSuite(t, newFixture)
