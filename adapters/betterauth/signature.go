@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"hash"
 	"net/url"
 	"strings"
 )
@@ -20,6 +21,12 @@ const (
 	maxRawLength = 3 * (MaxTokenLength + 1 + signatureLength)
 )
 
+// keyedHMAC is HMAC-SHA256 with key already absorbed: each verification clones it instead
+// of processing the key again.
+func keyedHMAC(key []byte) hash.Cloner {
+	return hmac.New(sha256.New, key).(hash.Cloner)
+}
+
 // strictBase64 rejects non-zero padding bits, so each valid signature has exactly one
 // spelling and a tampered last character cannot decode to the same bytes.
 var strictBase64 = base64.StdEncoding.Strict()
@@ -27,12 +34,15 @@ var strictBase64 = base64.StdEncoding.Strict()
 // verifySigned checks a value of the form token "." base64std(HMAC-SHA256(key, token)),
 // possibly %-encoded, and returns the token only if the signature is right. It decodes
 // exactly once, as Better Auth does, so a double-encoded value fails.
-func verifySigned(key []byte, raw string) (token string, err error) {
+func verifySigned(keyed hash.Cloner, raw string) (token string, err error) {
 	token, sig, err := parseSigned(raw)
 	if err != nil {
 		return "", err
 	}
-	mac := hmac.New(sha256.New, key)
+	mac, err := keyed.Clone()
+	if err != nil {
+		return "", errSignatureMismatch // cannot happen: the standard library's HMAC clones
+	}
 	mac.Write([]byte(token))
 	// hmac.Equal is constant time; it is the only place a signature is compared.
 	if !hmac.Equal(sig, mac.Sum(nil)) {

@@ -2,6 +2,7 @@ package betterauth
 
 import (
 	"fmt"
+	"hash"
 	"io"
 	"strings"
 
@@ -13,7 +14,9 @@ import (
 // asks no store: whether the signed session is still valid is decided by the database,
 // inside the transaction of the request that uses it. It is safe for concurrent use.
 type Verifier struct {
-	key []byte // BETTER_AUTH_SECRET's bytes as-is: Better Auth's HMAC key
+	// keyed is HMAC-SHA256 keyed with BETTER_AUTH_SECRET's bytes as they are (Better Auth's
+	// key); nil for a Verifier not built by NewVerifier.
+	keyed hash.Cloner
 }
 
 var _ ports.SessionVerifier = (*Verifier)(nil)
@@ -28,7 +31,7 @@ func NewVerifier(secret string) (*Verifier, error) {
 	if err := ValidateSecret(secret); err != nil {
 		return nil, err
 	}
-	return &Verifier{key: []byte(secret)}, nil
+	return &Verifier{keyed: keyedHMAC([]byte(secret))}, nil
 }
 
 // Verify returns the session a validly signed cookie or bearer token carries. The bearer
@@ -36,7 +39,7 @@ func NewVerifier(secret string) (*Verifier, error) {
 // header be silently ignored. Every refusal wraps ports.ErrUnauthenticated and costs no
 // database work.
 func (v *Verifier) Verify(proof ports.SessionProof) (user.Session, error) {
-	if v == nil || len(v.key) == 0 {
+	if v == nil || v.keyed == nil {
 		return user.Session{}, errNotConfigured
 	}
 	source, raw := "cookie", proof.Cookie
@@ -47,7 +50,7 @@ func (v *Verifier) Verify(proof ports.SessionProof) (user.Session, error) {
 			return user.Session{}, fmt.Errorf("betterauth: %s: %w", source, errNoCredential)
 		}
 	}
-	token, err := verifySigned(v.key, raw)
+	token, err := verifySigned(v.keyed, raw)
 	if err != nil {
 		return user.Session{}, fmt.Errorf("betterauth: %s: %w", source, err)
 	}

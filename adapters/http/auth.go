@@ -22,7 +22,7 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 	if proof == (ports.SessionProof{}) {
 		return ports.ErrUnauthenticated // nothing presented
 	}
-	c.Locals(localSecrets, secretsOf(proof))
+	c.Locals(localSecrets, proof)
 	sess, err := s.verifier.Verify(proof)
 	if err != nil {
 		if errors.Is(err, ports.ErrUnauthenticated) {
@@ -71,7 +71,10 @@ func bearerToken(header string) (string, bool) {
 // secretsOf lists the forms of the proof a dependency might quote in an error: as sent,
 // URL-decoded, and the bare session token before the signature.
 func secretsOf(p ports.SessionProof) []string {
-	raw := p.Bearer + p.Cookie // exactly one is set
+	raw := p.Bearer + p.Cookie // at most one is set
+	if raw == "" {
+		return nil
+	}
 	out := []string{raw}
 	if dec, err := url.PathUnescape(raw); err == nil && dec != raw {
 		out = append(out, dec)

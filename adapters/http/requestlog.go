@@ -2,13 +2,16 @@ package httpadapter
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/brokerly/accounts/ports"
 )
@@ -23,7 +26,7 @@ const (
 	localViaCookie
 	localError
 	localPanicStack
-	localSecrets // the presented session proof, only to redact it from logged errors
+	localSecrets // the presented ports.SessionProof, only to redact it from logged errors
 )
 
 const headerRequestID = "X-Request-Id"
@@ -41,6 +44,25 @@ func (s *Server) requestLog(c *fiber.Ctx) error {
 	return nil
 }
 
+// Request ids this process makes: a random prefix drawn at start, then a counter. Unique
+// without a random draw per request; nothing about a request id needs to be secret.
+var (
+	requestIDPrefix = func() [8]byte {
+		var b [8]byte
+		_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+		return b
+	}()
+	requestIDCounter atomic.Uint64
+)
+
+// newRequestID returns 32 hex characters: the prefix, then the counter.
+func newRequestID() string {
+	var b [16]byte
+	copy(b[:8], requestIDPrefix[:])
+	binary.BigEndian.PutUint64(b[8:], requestIDCounter.Add(1))
+	return hex.EncodeToString(b[:])
+}
+
 // assignRequestID keeps a well-formed incoming X-Request-Id (so a trace can cross services)
 // and replaces anything else, which could otherwise inject into logs.
 func assignRequestID(c *fiber.Ctx) {
@@ -48,9 +70,7 @@ func assignRequestID(c *fiber.Ctx) {
 	if validRequestID(id) {
 		id = strings.Clone(id) // Fiber reuses the header's memory after the handler
 	} else {
-		var b [16]byte
-		_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
-		id = hex.EncodeToString(b[:])
+		id = newRequestID()
 	}
 	c.Locals(localRequestID, id)
 	c.Set(headerRequestID, id)
@@ -81,6 +101,14 @@ func requestID(c *fiber.Ctx) string {
 // place that error is logged.
 func (s *Server) logRequest(c *fiber.Ctx) {
 	status := c.Response().StatusCode()
+	level := zapcore.InfoLevel
+	if status >= 500 {
+		level = zapcore.ErrorLevel
+	}
+	line := s.log.Check(level, "request")
+	if line == nil {
+		return // below the configured level: build nothing
+	}
 	fields := make([]zap.Field, 0, 9)
 	fields = append(fields,
 		zap.String("request_id", requestID(c)),
@@ -105,19 +133,14 @@ func (s *Server) logRequest(c *fiber.Ctx) {
 	if stack, ok := c.Locals(localPanicStack).(string); ok {
 		fields = append(fields, zap.String("stack", stack))
 	}
-	switch {
-	case status >= 500:
-		s.log.Error("request", fields...)
-	default:
-		s.log.Info("request", fields...)
-	}
+	line.Write(fields...)
 }
 
 // redact removes the presented session proof from an error message before it is logged,
 // in case a dependency quoted it.
 func redact(msg string, c *fiber.Ctx) string {
-	secrets, _ := c.Locals(localSecrets).([]string)
-	for _, sec := range secrets {
+	proof, _ := c.Locals(localSecrets).(ports.SessionProof)
+	for _, sec := range secretsOf(proof) {
 		if len(sec) >= 4 { // shorter strings are too likely to occur by chance
 			msg = strings.ReplaceAll(msg, sec, "[REDACTED]")
 		}
