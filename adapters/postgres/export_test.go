@@ -61,7 +61,7 @@ const (
 )
 
 // The statements the plan tests explain.
-var SessionContextSQL = sessionContextSQL
+var SessionContextSQL = sessionContextSQL[eachRun]
 
 const (
 	ListAccountsSQL    = listAccountsSQL

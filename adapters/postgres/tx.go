@@ -36,13 +36,20 @@ const (
 	txIdleTimeout      = 10 * time.Second // a stalled client cannot pin locks and a connection
 )
 
-// guardsSQL sets the guards above as constants of the statement's text (in milliseconds,
-// the unit these settings default to), so they cost no bind parameter.
-var guardsSQL = fmt.Sprintf(`
+// guards sets the guards above as constants of the statement's text (in milliseconds, the
+// unit these settings default to), so they cost no bind parameter. An implicit transaction
+// is one pipelined round trip and cannot sit idle inside it, so only an explicit one sets
+// idle_in_transaction_session_timeout: every set_config has its cost, paid per request.
+func guards(mode txMode) string {
+	sql := fmt.Sprintf(`,
 	set_config('statement_timeout', '%d', true),
-	set_config('lock_timeout', '%d', true),
-	set_config('idle_in_transaction_session_timeout', '%d', true)`,
-	txStatementTimeout.Milliseconds(), txLockTimeout.Milliseconds(), txIdleTimeout.Milliseconds())
+	set_config('lock_timeout', '%d', true)`, txStatementTimeout.Milliseconds(), txLockTimeout.Milliseconds())
+	if mode == oneTx {
+		sql += fmt.Sprintf(`,
+	set_config('idle_in_transaction_session_timeout', '%d', true)`, txIdleTimeout.Milliseconds())
+	}
+	return sql
+}
 
 // sessionContextSQL is the first statement of every transaction a user's session acts in,
 // and the only place a session is resolved. Its scalar subquery runs as the login role
@@ -54,19 +61,30 @@ var guardsSQL = fmt.Sprintf(`
 // no one makes accounts_no_session() (migration 008) raise SQLSTATE 28000: the transaction
 // aborts and nothing queued after this statement runs. set_config(..., true) is SET LOCAL:
 // everything ends with the transaction, so nothing leaks through the pool or a
-// transaction-pooling PgBouncer.
-var sessionContextSQL = `SELECT set_config('app.current_user_id', coalesce((
+// transaction-pooling PgBouncer. One text per mode, built once.
+var sessionContextSQL = [...]string{eachRun: sessionContext(eachRun), oneTx: sessionContext(oneTx)}
+
+func sessionContext(mode txMode) string {
+	return `SELECT set_config('app.current_user_id', coalesce((
 		SELECT s."userId" FROM public."session" s JOIN public."user" u ON u.id = s."userId"
 		WHERE s.token = $1 AND s."expiresAt" > now()
 		  AND (to_jsonb(u) ->> 'banned' IS DISTINCT FROM 'true'
 		       OR (to_jsonb(u) ->> 'banExpires')::timestamptz <= now())
 	), public.accounts_no_session()), true),
-	set_config('role', 'accounts_app', true),` + guardsSQL
+	set_config('role', 'accounts_app', true)` + guards(mode)
+}
 
 // roleContextSQL starts the transactions that act for no user (key rotation, the audit's
 // probe): the role $1 and an empty user, which the policies treat as "no rows".
-var roleContextSQL = `SELECT set_config('role', $1, true),
-	set_config('app.current_user_id', '', true),` + guardsSQL
+var roleContextSQL = [...]string{eachRun: roleContext(eachRun), oneTx: roleContext(oneTx)}
+
+func roleContext(mode txMode) string {
+	return `SELECT set_config('role', $1, true),
+	set_config('app.current_user_id', '', true)` + guards(mode)
+}
+
+// contextColumns is how many columns sessionContextSQL returns in each mode.
+var contextColumns = [...]int{eachRun: 4, oneTx: 5}
 
 // currentUserSQL is how every user-scoped query filters on its own user, besides the
 // policies (design rule 4): the value the context statement set.
@@ -237,12 +255,13 @@ func (tx *txn) queueContext(b *pgx.Batch) {
 	case tx.scope.role == "":
 		return
 	case tx.scope.session.IsZero():
-		b.Queue(roleContextSQL, string(tx.scope.role))
+		b.Queue(roleContextSQL[tx.mode], string(tx.scope.role))
 		return
 	}
-	b.Queue(sessionContextSQL, tx.scope.session.Token()).QueryRow(func(row pgx.Row) error {
+	b.Queue(sessionContextSQL[tx.mode], tx.scope.session.Token()).QueryRow(func(row pgx.Row) error {
 		var owner string
-		if err := row.Scan(&owner, nil, nil, nil, nil); err != nil { // the rest echo the settings
+		dest := [5]any{&owner} // the other columns echo the settings: skipped
+		if err := row.Scan(dest[:contextColumns[tx.mode]]...); err != nil {
 			return err
 		}
 		id, err := user.ParseID(owner)

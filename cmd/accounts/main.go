@@ -31,6 +31,7 @@ Configuration comes from environment variables; see the README.
 `
 
 func main() {
+	tuneGC(osGetenv)
 	os.Exit(run(os.Args[1:], osGetenv, os.Stdout, os.Stderr))
 }
 
