@@ -5,6 +5,7 @@ package app
 import (
 	"github.com/brokerly/accounts/app/command"
 	"github.com/brokerly/accounts/app/query"
+	"github.com/brokerly/accounts/domain/credential"
 	"github.com/brokerly/accounts/ports"
 )
 
@@ -38,15 +39,21 @@ type Deps struct {
 	Cipher      ports.Cipher
 	Broker      ports.Broker
 	Clock       ports.Clock
+	// CredentialsPerAccount caps the credentials one account may hold (zero:
+	// credential.DefaultPerAccount).
+	CredentialsPerAccount int
 }
 
 // New builds every use case over the same ports.
 func New(d Deps) Application {
+	if d.CredentialsPerAccount == 0 {
+		d.CredentialsPerAccount = credential.DefaultPerAccount
+	}
 	return Application{
 		Commands: Commands{
 			CreateAccount:      command.NewCreateAccountHandler(d.Accounts, d.Clock),
 			GetOrCreateAccount: command.NewGetOrCreateAccountHandler(d.Accounts, d.Clock),
-			StoreCredential:    command.NewStoreCredentialHandler(d.Credentials, d.Cipher, d.Clock),
+			StoreCredential:    command.NewStoreCredentialHandler(d.Credentials, d.Cipher, d.Clock, d.CredentialsPerAccount),
 			UpdateCredential:   command.NewUpdateCredentialHandler(d.Credentials, d.Cipher, d.Clock),
 			DeleteCredential:   command.NewDeleteCredentialHandler(d.Credentials),
 		},

@@ -15,13 +15,14 @@ type NewCredential func(owner user.ID) (credential.Credential, error)
 // CredentialRepository keeps each user's broker credentials. A credential (or account) the
 // session's user may not see is domain.ErrNotFound, exactly like one that does not exist.
 type CredentialRepository interface {
-	// List returns the credentials under one of the user's accounts, newest first; another
-	// user's account, or none, simply has none.
-	List(ctx context.Context, s user.Session, accountID domain.ID) ([]credential.Credential, error)
+	// List returns a page of the credentials under one of the user's accounts, newest first
+	// (another user's account, or none, simply has none), and whether more follow it.
+	List(ctx context.Context, s user.Session, accountID domain.ID, page credential.Page) (creds []credential.Credential, more bool, err error)
 	Get(ctx context.Context, s user.Session, id domain.ID) (credential.Credential, error)
 	// Add stores the credential build makes; its account must be the user's
-	// (domain.ErrNotFound otherwise).
-	Add(ctx context.Context, s user.Session, build NewCredential) (credential.Credential, error)
+	// (domain.ErrNotFound otherwise) and hold fewer than perAccount credentials
+	// (credential.ErrLimitReached otherwise), which concurrent calls cannot overrun.
+	Add(ctx context.Context, s user.Session, perAccount int, build NewCredential) (credential.Credential, error)
 	// Update loads the credential, lets change modify it, and stores the result; concurrent
 	// updates of one credential apply one after the other, never over each other. When
 	// change fails nothing is stored.

@@ -1,12 +1,14 @@
 package httpadapter
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/brokerly/accounts/app/command"
 	"github.com/brokerly/accounts/app/query"
+	"github.com/brokerly/accounts/domain"
 )
 
 // storeCredential: POST /api/credentials/store.
@@ -30,20 +32,44 @@ func (s *Server) storeCredential(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(toCredential(cred))
 }
 
-// listCredentials: GET /api/credentials?account_id=...
+// listCredentials: GET /api/credentials?account_id=...&limit=...&cursor=...
 func (s *Server) listCredentials(c *fiber.Ctx) error {
-	creds, err := s.uc.Queries.ListCredentials.Handle(c.UserContext(), query.ListCredentials{
+	limit, err := queryInt(c, "limit")
+	if err != nil {
+		return err
+	}
+	page, err := s.uc.Queries.ListCredentials.Handle(c.UserContext(), query.ListCredentials{
 		Session:   sessionOf(c),
 		AccountID: strings.Clone(c.Query("account_id")),
+		Limit:     limit,
+		Cursor:    strings.Clone(c.Query("cursor")),
 	})
 	if err != nil {
 		return err
 	}
-	out := CredentialList{Status: "success", Credentials: make([]Credential, 0, len(creds)), Count: len(creds)}
-	for _, cred := range creds {
+	out := CredentialList{Status: "success", Credentials: make([]Credential, 0, len(page.Credentials)), Count: len(page.Credentials)}
+	for _, cred := range page.Credentials {
 		out.Credentials = append(out.Credentials, toCredential(cred))
 	}
+	if !page.Next.IsZero() {
+		next := page.Next.String()
+		out.NextCursor = &next
+	}
 	return c.JSON(out)
+}
+
+// queryInt reads an optional integer query parameter; present but not an integer is a
+// validation error for it.
+func queryInt(c *fiber.Ctx, name string) (*int, error) {
+	raw := c.Query(name)
+	if raw == "" {
+		return nil, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil {
+		return nil, domain.Invalid(name, "must be an integer")
+	}
+	return &n, nil
 }
 
 // updateCredential: PUT /api/credentials/{id}.

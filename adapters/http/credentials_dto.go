@@ -31,11 +31,13 @@ func toCredential(c credential.Credential) Credential {
 	}
 }
 
-// CredentialList is the body of GET /api/credentials.
+// CredentialList is the body of GET /api/credentials: one page, and the cursor of the next
+// (null after the last).
 type CredentialList struct {
 	Status      string       `json:"status"`
 	Credentials []Credential `json:"credentials"`
 	Count       int          `json:"count"`
+	NextCursor  *string      `json:"next_cursor"`
 }
 
 // StoreCredentialRequest is the body of POST /api/credentials/store.

@@ -143,15 +143,15 @@ func (b brokenAccounts) AddIfAbsent(ctx context.Context, _ user.Session, _ ports
 
 type brokenCredentials struct{ fail func(context.Context) error }
 
-func (b brokenCredentials) List(ctx context.Context, _ user.Session, _ domain.ID) ([]credential.Credential, error) {
-	return nil, b.fail(ctx)
+func (b brokenCredentials) List(ctx context.Context, _ user.Session, _ domain.ID, _ credential.Page) ([]credential.Credential, bool, error) {
+	return nil, false, b.fail(ctx)
 }
 
 func (b brokenCredentials) Get(ctx context.Context, _ user.Session, _ domain.ID) (credential.Credential, error) {
 	return credential.Credential{}, b.fail(ctx)
 }
 
-func (b brokenCredentials) Add(ctx context.Context, _ user.Session, _ ports.NewCredential) (credential.Credential, error) {
+func (b brokenCredentials) Add(ctx context.Context, _ user.Session, _ int, _ ports.NewCredential) (credential.Credential, error) {
 	return credential.Credential{}, b.fail(ctx)
 }
 

@@ -73,6 +73,7 @@ var problemRules = []problemRule{
 	{is(errRateLimited), 429, "rate_limited", "Too many failed authentication attempts; try again later."},
 	{isValidation, 422, "validation_failed", "The request has invalid fields."},
 	{is(domain.ErrAlreadyExists), 409, "account_exists", "The user already has an account."},
+	{is(credential.ErrLimitReached), 409, "credential_limit", "The account holds as many credentials as it may; delete one first."},
 	{is(domain.ErrNotFound), 404, "not_found", "The resource does not exist."},
 	{is(credential.ErrEmptyChange), 400, "empty_update", "Give at least one of api_key, secret_key, is_active or nickname."},
 	{is(credential.ErrInactive), 400, "credential_inactive", "The credential is inactive; activate it first."},

@@ -1,7 +1,6 @@
 package memory
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -16,26 +15,52 @@ type credentialRepo struct{ s *Store }
 
 var _ ports.CredentialRepository = credentialRepo{}
 
-func (r credentialRepo) List(ctx context.Context, sess user.Session, accountID domain.ID) ([]credential.Credential, error) {
-	out := []credential.Credential{}
+func (r credentialRepo) List(ctx context.Context, sess user.Session, accountID domain.ID, page credential.Page) ([]credential.Credential, bool, error) {
+	var all []credential.Credential
 	err := r.s.transact(ctx, sess, func(t *txn) error {
-		for _, c := range t.credentials {
-			if c.AccountID() == accountID && t.visible(c.Owner()) {
-				out = append(out, c)
-			}
-		}
+		all = t.credentialsOf(accountID)
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	slices.SortFunc(out, func(a, b credential.Credential) int {
-		if c := b.CreatedAt().Compare(a.CreatedAt()); c != 0 {
-			return c
+	slices.SortFunc(all, newestCredentialFirst)
+	out := []credential.Credential{}
+	for _, c := range all {
+		if !page.After.IsZero() && !olderThan(c, page.After) {
+			continue
 		}
-		return cmp.Compare(b.ID().String(), a.ID().String())
-	})
-	return out, nil
+		if len(out) == page.Size {
+			return out, true, nil
+		}
+		out = append(out, c)
+	}
+	return out, false, nil
+}
+
+func (t *txn) credentialsOf(accountID domain.ID) []credential.Credential {
+	var out []credential.Credential
+	for _, c := range t.credentials {
+		if c.AccountID() == accountID && t.visible(c.Owner()) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func newestCredentialFirst(a, b credential.Credential) int {
+	if c := b.CreatedAt().Compare(a.CreatedAt()); c != 0 {
+		return c
+	}
+	return b.ID().Compare(a.ID())
+}
+
+// olderThan reports whether c comes after the cursor in "newest first" order.
+func olderThan(c credential.Credential, after credential.Cursor) bool {
+	if d := c.CreatedAt().Compare(after.CreatedAt()); d != 0 {
+		return d < 0
+	}
+	return c.ID().Compare(after.ID()) < 0
 }
 
 func (r credentialRepo) Get(ctx context.Context, sess user.Session, id domain.ID) (credential.Credential, error) {
@@ -49,7 +74,7 @@ func (r credentialRepo) Get(ctx context.Context, sess user.Session, id domain.ID
 }
 
 // Add mirrors the database's composite foreign key: the account must be the owner's.
-func (r credentialRepo) Add(ctx context.Context, sess user.Session, build ports.NewCredential) (credential.Credential, error) {
+func (r credentialRepo) Add(ctx context.Context, sess user.Session, perAccount int, build ports.NewCredential) (credential.Credential, error) {
 	var added credential.Credential
 	err := r.s.transact(ctx, sess, func(t *txn) error {
 		c, err := build(t.actor)
@@ -59,6 +84,9 @@ func (r credentialRepo) Add(ctx context.Context, sess user.Session, build ports.
 		acc, ok := t.accounts[c.AccountID()]
 		if !ok || !t.visible(c.Owner()) || acc.Owner() != c.Owner() {
 			return fmt.Errorf("account %s: %w", c.AccountID(), domain.ErrNotFound)
+		}
+		if len(t.credentialsOf(c.AccountID())) >= perAccount {
+			return fmt.Errorf("account %s: %w", c.AccountID(), credential.ErrLimitReached)
 		}
 		if _, exists := t.credentials[c.ID()]; exists {
 			return fmt.Errorf("credential %s: %w", c.ID(), domain.ErrAlreadyExists)

@@ -21,13 +21,23 @@ const (
 		api_key_key_id, api_key_ciphertext, secret_key_key_id, secret_key_ciphertext,
 		is_active, created_at, updated_at`
 
+	// Keyset pages over user_credentials_account_idx: $2 rows, those older than the cursor
+	// ($3, $4; the first page passes the far future and the largest id).
 	listCredentialsSQL = `SELECT ` + credentialColumns + ` FROM user_credentials
-		WHERE user_account_id = $1 AND user_id = ` + currentUserSQL + ` ORDER BY created_at DESC, id DESC`
+		WHERE user_account_id = $1 AND user_id = ` + currentUserSQL + `
+		  AND (created_at, id) < ($3, $4)
+		ORDER BY created_at DESC, id DESC LIMIT $2`
 	getCredentialSQL = `SELECT ` + credentialColumns + ` FROM user_credentials
 		WHERE id = $1 AND user_id = ` + currentUserSQL
 	lockCredentialSQL   = getCredentialSQL + ` FOR UPDATE`
+	// The cap on credentials per account is kept race-free by the account's row lock:
+	// concurrent stores under one account queue on it, and each counts what the ones before
+	// it committed (READ COMMITTED takes a new snapshot per statement). The lock's SELECT
+	// also says whether the account is the user's at all.
+	lockAccountSQL      = `SELECT 1 FROM user_accounts WHERE id = $1 AND user_id = ` + currentUserSQL + ` FOR UPDATE`
 	insertCredentialSQL = `INSERT INTO user_credentials (` + credentialColumns + `)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13
+		WHERE (SELECT count(*) FROM user_credentials WHERE user_account_id = $2 AND user_id = ` + currentUserSQL + `) < $14`
 	// Only what an aggregate can change is written back.
 	updateCredentialSQL = `UPDATE user_credentials SET nickname = $2, is_active = $3,
 		api_key_key_id = $4, api_key_ciphertext = $5, secret_key_key_id = $6, secret_key_ciphertext = $7,
@@ -119,19 +129,34 @@ var _ ports.CredentialRepository = (*CredentialRepo)(nil)
 
 func NewCredentialRepo(db *DB) *CredentialRepo { return &CredentialRepo{db: db} }
 
-// List serves "this account's credentials, newest first" from user_credentials_account_idx,
-// in one round trip. Another user's account, or none at all, lists nothing rather than
-// failing: the two must look the same.
-func (r *CredentialRepo) List(ctx context.Context, s user.Session, accountID domain.ID) ([]credential.Credential, error) {
+// List serves a page of "this account's credentials, newest first" from
+// user_credentials_account_idx, in one round trip; it asks for one row more than the page
+// to know whether more follow. Another user's account, or none at all, lists nothing
+// rather than failing: the two must look the same.
+func (r *CredentialRepo) List(ctx context.Context, s user.Session, accountID domain.ID, page credential.Page) ([]credential.Credential, bool, error) {
 	out := []credential.Credential{}
+	before, beforeID := farFuture, lastID
+	if !page.After.IsZero() {
+		before, beforeID = page.After.CreatedAt(), page.After.ID()
+	}
 	err := r.db.transact(ctx, asUser(s), eachRun, func(ctx context.Context, tx *txn) error {
-		return tx.run(ctx, "list credentials", &statement{sql: listCredentialsSQL, args: []any{uuidArg(accountID)}, read: readCredentials(&out)})
+		return tx.run(ctx, "list credentials", &statement{sql: listCredentialsSQL,
+			args: []any{uuidArg(accountID), page.Size + 1, before, uuidArg(beforeID)}, read: readCredentials(&out)})
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return out, nil
+	if len(out) > page.Size {
+		return out[:page.Size], true, nil
+	}
+	return out, false, nil
 }
+
+// The first page's cursor: after every credential there is.
+var (
+	farFuture = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+	lastID    = domain.ID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+)
 
 // Get is one round trip.
 func (r *CredentialRepo) Get(ctx context.Context, s user.Session, id domain.ID) (credential.Credential, error) {
@@ -144,11 +169,12 @@ func (r *CredentialRepo) Get(ctx context.Context, s user.Session, id domain.ID) 
 	return found, err
 }
 
-// Add needs the owner to seal: one round trip resolves the session, the next inserts. It
-// does not read the account first: the composite foreign key (user_account_id, user_id)
-// refuses an account that is another user's or does not exist, and its 23503 is
-// domain.ErrNotFound, the answer the caller gets for any account it may not see.
-func (r *CredentialRepo) Add(ctx context.Context, s user.Session, build ports.NewCredential) (credential.Credential, error) {
+// Add needs the owner to seal: one round trip resolves the session, the next locks the
+// account, counts its credentials and inserts, in one implicit transaction. The account
+// is the user's only if the lock finds it (another user's, or none, is domain.ErrNotFound,
+// the answer the caller gets for any account it may not see); the composite foreign key
+// (user_account_id, user_id) refuses the rest.
+func (r *CredentialRepo) Add(ctx context.Context, s user.Session, perAccount int, build ports.NewCredential) (credential.Credential, error) {
 	var added credential.Credential
 	err := r.db.transact(ctx, asUser(s), eachRun, func(ctx context.Context, tx *txn) error {
 		if err := tx.run(ctx, "resolve session"); err != nil {
@@ -162,8 +188,17 @@ func (r *CredentialRepo) Add(ctx context.Context, s user.Session, build ports.Ne
 			// The same answer row-level security would give (42501), before the database has to.
 			return fmt.Errorf("postgres: credential for another user: %w", domain.ErrNotFound)
 		}
-		if err := tx.run(ctx, "add credential", &statement{sql: insertCredentialSQL, args: credentialArgs(c)}); err != nil {
+		locked := 0
+		insert := &statement{sql: insertCredentialSQL, args: append(credentialArgs(c), perAccount)}
+		err = tx.run(ctx, "add credential",
+			&statement{sql: lockAccountSQL, args: []any{uuidArg(c.AccountID())}, read: countRows(&locked)}, insert)
+		switch {
+		case err != nil:
 			return err
+		case locked == 0:
+			return fmt.Errorf("account %s: %w", c.AccountID(), domain.ErrNotFound)
+		case insert.tag.RowsAffected() == 0:
+			return fmt.Errorf("account %s: %w", c.AccountID(), credential.ErrLimitReached)
 		}
 		added = c
 		return nil

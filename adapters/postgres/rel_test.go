@@ -40,7 +40,7 @@ func TestRel24_NoUniquenessSideChannel(t *testing.T) {
 			return account.New(owner, name, time.Now())
 		})
 		require.NoError(t, err, "user %s reuses the other's account name", u)
-		_, err = postgres.NewCredentialRepo(db).Add(ctx, s, func(owner user.ID) (credential.Credential, error) {
+		_, err = postgres.NewCredentialRepo(db).Add(ctx, s, credential.DefaultPerAccount, func(owner user.ID) (credential.Credential, error) {
 			draft, err := credential.NewDraft(acc.ID(), owner, credential.Alpaca, credential.Paper, &nick, time.Now())
 			if err != nil {
 				return credential.Credential{}, err

@@ -325,10 +325,15 @@ func TestRel25_IndexScansAt100kRows(t *testing.T) {
 		index string
 	}{
 		{postgres.ListAccountsSQL, nil, "user_accounts_user_id_key"},
-		{postgres.ListCredentialsSQL, []any{accountID}, "user_credentials_account_idx"},
+		// The first page, and one that starts after a cursor half way down.
+		{postgres.ListCredentialsSQL, []any{accountID, 51, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), "ffffffff-ffff-ffff-ffff-ffffffffffff"}, "user_credentials_account_idx"},
+		{postgres.ListCredentialsSQL, []any{accountID, 51, time.Now().Add(-50 * time.Second), "00000000-0000-7000-8000-000000000000"}, "user_credentials_account_idx"},
 	} {
 		plan := explain(t, db, s, q.sql, q.args...)
 		require.Contains(t, plan, q.index, plan)
+		if q.index == "user_credentials_account_idx" {
+			require.Regexp(t, `Index Cond: .*ROW\(created_at, id\) <`, plan, "the page's start is part of the index range")
+		}
 		require.NotContains(t, plan, "Seq Scan", plan)
 	}
 	// The context statement's own lookup: Better Auth's unique token index, then the user.

@@ -47,7 +47,7 @@ func TestSessionEndsAreRefusedOnTheNextCall(t *testing.T) {
 			superuserExecMulti(t, db, end, s.Token())
 			_, err = repo.List(testContext(t), s)
 			require.ErrorIs(t, err, ports.ErrUnauthenticated)
-			_, err = postgres.NewCredentialRepo(db).List(testContext(t), s, acc.ID())
+			_, _, err = postgres.NewCredentialRepo(db).List(testContext(t), s, acc.ID(), credential.Page{Size: 1})
 			require.ErrorIs(t, err, ports.ErrUnauthenticated)
 		})
 	}

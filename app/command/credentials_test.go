@@ -43,7 +43,7 @@ func newCredentialFixture(t *testing.T) *credentialFixture {
 
 func (f *credentialFixture) storeCredential(t *testing.T, actor user.ID, accountID domain.ID, apiKey string) credential.Credential {
 	t.Helper()
-	c, err := command.NewStoreCredentialHandler(f.store.Credentials(), f.cipher, f.clock).Handle(context.Background(), command.StoreCredential{
+	c, err := command.NewStoreCredentialHandler(f.store.Credentials(), f.cipher, f.clock, credential.DefaultPerAccount).Handle(context.Background(), command.StoreCredential{
 		Session: f.store.SignIn(actor), AccountID: accountID.String(), CredentialType: "alpaca", APIKey: apiKey, SecretKey: "secret-" + apiKey,
 	})
 	require.NoError(t, err)
@@ -86,7 +86,7 @@ func TestStoreCredentialSealsBothValuesWithDefaults(t *testing.T) {
 
 func TestStoreCredentialUnderAnotherUsersAccountIsNotFound(t *testing.T) {
 	f := newCredentialFixture(t)
-	_, err := command.NewStoreCredentialHandler(f.store.Credentials(), f.cipher, f.clock).Handle(context.Background(), command.StoreCredential{
+	_, err := command.NewStoreCredentialHandler(f.store.Credentials(), f.cipher, f.clock, credential.DefaultPerAccount).Handle(context.Background(), command.StoreCredential{
 		Session: f.store.SignIn(f.bob), AccountID: f.aliceAccount.ID().String(), CredentialType: "alpaca", APIKey: "K", SecretKey: "S",
 	})
 	require.ErrorIs(t, err, domain.ErrNotFound)
@@ -95,7 +95,7 @@ func TestStoreCredentialUnderAnotherUsersAccountIsNotFound(t *testing.T) {
 // The nil UUID is well formed but names no account: not found, never an internal error.
 func TestStoreCredentialUnderTheNilUUIDIsNotFound(t *testing.T) {
 	f := newCredentialFixture(t)
-	_, err := command.NewStoreCredentialHandler(f.store.Credentials(), f.cipher, f.clock).Handle(context.Background(), command.StoreCredential{
+	_, err := command.NewStoreCredentialHandler(f.store.Credentials(), f.cipher, f.clock, credential.DefaultPerAccount).Handle(context.Background(), command.StoreCredential{
 		Session: f.store.SignIn(f.alice), AccountID: "00000000-0000-0000-0000-000000000000", CredentialType: "alpaca", APIKey: "K", SecretKey: "S",
 	})
 	require.ErrorIs(t, err, domain.ErrNotFound)
@@ -104,7 +104,7 @@ func TestStoreCredentialUnderTheNilUUIDIsNotFound(t *testing.T) {
 func TestStoreCredentialReportsEveryInvalidField(t *testing.T) {
 	f := newCredentialFixture(t)
 	empty := " "
-	_, err := command.NewStoreCredentialHandler(f.store.Credentials(), f.cipher, f.clock).Handle(context.Background(), command.StoreCredential{
+	_, err := command.NewStoreCredentialHandler(f.store.Credentials(), f.cipher, f.clock, credential.DefaultPerAccount).Handle(context.Background(), command.StoreCredential{
 		Session: f.store.SignIn(f.alice), AccountID: "nope", CredentialType: "binance", Environment: "sandbox", APIKey: "", SecretKey: "has space", Nickname: &empty,
 	})
 	var verrs domain.ValidationErrors

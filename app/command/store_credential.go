@@ -25,18 +25,22 @@ type StoreCredentialHandler struct {
 	credentials ports.CredentialRepository
 	cipher      ports.Cipher
 	clock       ports.Clock
+	perAccount  int
 }
 
-func NewStoreCredentialHandler(credentials ports.CredentialRepository, cipher ports.Cipher, clock ports.Clock) StoreCredentialHandler {
-	if credentials == nil || cipher == nil || clock == nil {
-		panic("command: StoreCredentialHandler needs a credential repository, a cipher and a clock")
+// NewStoreCredentialHandler stores at most perAccount credentials under one account: one
+// user storing thousands would make every list of theirs, and the service, pay for it.
+func NewStoreCredentialHandler(credentials ports.CredentialRepository, cipher ports.Cipher, clock ports.Clock, perAccount int) StoreCredentialHandler {
+	if credentials == nil || cipher == nil || clock == nil || perAccount < 1 {
+		panic("command: StoreCredentialHandler needs a credential repository, a cipher, a clock and a positive limit")
 	}
-	return StoreCredentialHandler{credentials: credentials, cipher: cipher, clock: clock}
+	return StoreCredentialHandler{credentials: credentials, cipher: cipher, clock: clock, perAccount: perAccount}
 }
 
-// Handle fails with a *domain.ValidationError for bad input and domain.ErrNotFound when
-// the account is not the user's. It does not look the account up first: the repository's
-// schema refuses a credential under an account that is not its owner's.
+// Handle fails with a *domain.ValidationError for bad input, domain.ErrNotFound when the
+// account is not the user's, and credential.ErrLimitReached when it holds perAccount
+// credentials already. It does not look the account up first: the repository's schema
+// refuses a credential under an account that is not its owner's.
 func (h StoreCredentialHandler) Handle(ctx context.Context, cmd StoreCredential) (credential.Credential, error) {
 	in, err := parseStoreCredential(cmd)
 	if err != nil {
@@ -48,7 +52,7 @@ func (h StoreCredentialHandler) Handle(ctx context.Context, cmd StoreCredential)
 		return credential.Credential{}, fmt.Errorf("store credential: account %s: %w", in.accountID, domain.ErrNotFound)
 	}
 	now := h.clock.Now()
-	cred, err := h.credentials.Add(ctx, cmd.Session, func(owner user.ID) (credential.Credential, error) {
+	cred, err := h.credentials.Add(ctx, cmd.Session, h.perAccount, func(owner user.ID) (credential.Credential, error) {
 		draft, err := credential.NewDraft(in.accountID, owner, in.kind, in.env, in.nickname, now)
 		if err != nil {
 			return credential.Credential{}, err

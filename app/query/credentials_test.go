@@ -2,6 +2,7 @@ package query_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -42,7 +43,7 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) add(t *testing.T, key, secret, env string) credential.Credential {
 	t.Helper()
-	c, err := command.NewStoreCredentialHandler(f.store.Credentials(), f.cipher, f.clock).Handle(context.Background(), command.StoreCredential{
+	c, err := command.NewStoreCredentialHandler(f.store.Credentials(), f.cipher, f.clock, credential.DefaultPerAccount).Handle(context.Background(), command.StoreCredential{
 		Session: f.store.SignIn(f.alice), AccountID: f.accountID.String(), CredentialType: "alpaca", Environment: env, APIKey: key, SecretKey: secret,
 	})
 	require.NoError(t, err)
@@ -58,16 +59,61 @@ func TestListCredentialsNewestFirstAndOnlyOwn(t *testing.T) {
 
 	got, err := list.Handle(context.Background(), query.ListCredentials{Session: f.store.SignIn(f.alice), AccountID: f.accountID.String()})
 	require.NoError(t, err)
-	require.Equal(t, []domain.ID{second.ID(), first.ID()}, []domain.ID{got[0].ID(), got[1].ID()})
+	require.Equal(t, []domain.ID{second.ID(), first.ID()}, []domain.ID{got.Credentials[0].ID(), got.Credentials[1].ID()})
+	require.True(t, got.Next.IsZero(), "one page holds them all")
 
 	got, err = list.Handle(context.Background(), query.ListCredentials{Session: f.store.SignIn(f.bob), AccountID: f.accountID.String()})
 	require.NoError(t, err)
-	require.Empty(t, got, "bob sees nothing under alice's account")
+	require.Empty(t, got.Credentials, "bob sees nothing under alice's account")
 
 	_, err = list.Handle(context.Background(), query.ListCredentials{Session: f.store.SignIn(f.alice), AccountID: "bad"})
 	var verr *domain.ValidationError
 	require.ErrorAs(t, err, &verr)
 	require.Equal(t, "account_id", verr.Field)
+}
+
+// Pages of two walk every credential exactly once, newest first, and the last page says so.
+func TestListCredentialsPages(t *testing.T) {
+	f := newFixture(t)
+	var stored []domain.ID
+	for i := range 5 {
+		stored = append([]domain.ID{f.add(t, fmt.Sprintf("AK%d", i), "S", "").ID()}, stored...) // newest first
+	}
+	list := query.NewListCredentialsHandler(f.store.Credentials())
+	two := 2
+	var seen []domain.ID
+	cursor := ""
+	for pages := 1; ; pages++ {
+		got, err := list.Handle(context.Background(), query.ListCredentials{Session: f.store.SignIn(f.alice),
+			AccountID: f.accountID.String(), Limit: &two, Cursor: cursor})
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(got.Credentials), 2)
+		for _, c := range got.Credentials {
+			seen = append(seen, c.ID())
+		}
+		if got.Next.IsZero() {
+			require.Equal(t, 3, pages)
+			break
+		}
+		cursor = got.Next.String()
+	}
+	require.Equal(t, stored, seen)
+}
+
+func TestListCredentialsRefusesBadLimitsAndCursors(t *testing.T) {
+	f := newFixture(t)
+	list := query.NewListCredentialsHandler(f.store.Credentials())
+	zero, tooMany := 0, 201
+	for name, q := range map[string]query.ListCredentials{
+		"limit 0":    {Limit: &zero},
+		"limit 201":  {Limit: &tooMany},
+		"bad cursor": {Cursor: "garbage"},
+	} {
+		q.Session, q.AccountID = f.store.SignIn(f.alice), f.accountID.String()
+		_, err := list.Handle(context.Background(), q)
+		var verr *domain.ValidationError
+		require.ErrorAs(t, err, &verr, name)
+	}
 }
 
 func TestValidateCredential(t *testing.T) {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.uber.org/zap/zapcore"
+
+	"github.com/brokerly/accounts/domain/credential"
 )
 
 // Config is read once, from the environment, and handed to the adapters as typed parts.
@@ -33,7 +35,13 @@ type Config struct {
 	BrokerTimeout    time.Duration
 	AuthFailureRate  float64 // failed authentications per second per client IP; 0 disables the limit
 	AuthFailureBurst int
+	// CredentialsPerAccount caps the credentials one account may hold.
+	CredentialsPerAccount int
 }
+
+// maxCredentialsPerAccount keeps even a configured cap within what one page of the list
+// shows: a user can always see every credential they hold in one request.
+const maxCredentialsPerAccount = credential.MaxPageSize
 
 const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/accounts?sslmode=disable"
 
@@ -70,6 +78,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if cfg.AuthFailureBurst, err = strconv.Atoi(env("AUTH_FAILURE_BURST", "100")); err != nil || cfg.AuthFailureBurst < 1 {
 		errs = append(errs, fmt.Errorf("AUTH_FAILURE_BURST must be a positive integer"))
+	}
+	if cfg.CredentialsPerAccount, err = strconv.Atoi(env("CREDENTIALS_PER_ACCOUNT", strconv.Itoa(credential.DefaultPerAccount))); err != nil ||
+		cfg.CredentialsPerAccount < 1 || cfg.CredentialsPerAccount > maxCredentialsPerAccount {
+		errs = append(errs, fmt.Errorf("CREDENTIALS_PER_ACCOUNT must be an integer from 1 to %d", maxCredentialsPerAccount))
 	}
 	if cfg.SecureCookies, err = strconv.ParseBool(env("BETTER_AUTH_SECURE_COOKIES", "false")); err != nil {
 		errs = append(errs, fmt.Errorf("BETTER_AUTH_SECURE_COOKIES must be true or false"))

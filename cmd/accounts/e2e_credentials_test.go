@@ -169,3 +169,39 @@ func runBinary(t *testing.T, dbURL, keys string, wantExit int, args ...string) s
 	require.Equal(t, wantExit, code, "stderr: %s", stderr.String())
 	return string(out)
 }
+
+// One user cannot fill the service: past CREDENTIALS_PER_ACCOUNT every store is 409
+// credential_limit, however many arrive at once, and a list is one bounded page.
+func TestCredentialLimitHoldsUnderConcurrentStores(t *testing.T) {
+	dbURL := servicetest.NewDatabaseURL(t)
+	svc := servicetest.Start(t, dbURL, "CREDENTIALS_PER_ACCOUNT=5")
+	alice := servicetest.SignIn(t, dbURL, "alice-limit")[0]
+	res := request(t, svc, "POST", "/api/accounts/get-or-create", "", alice.Browser()...)
+	require.Equal(t, 200, res.status, res.raw)
+	accountID := res.body["account"].(map[string]any)["id"].(string)
+
+	c := poolClient(t)
+	body := fmt.Sprintf(`{"account_id":%q,"credential_type":"alpaca","api_key":"AK","secret_key":"SK"}`, accountID)
+	results := parallel(30, func(int) rawResponse {
+		return send(c, "POST", svc.URL+"/api/credentials/store", body, "Cookie", alice.Cookie(), "Origin", relOrigin)
+	})
+	created := 0
+	for _, r := range results {
+		require.NoError(t, r.err)
+		switch r.status {
+		case 201:
+			created++
+		case 409:
+			require.Contains(t, r.body, `"code":"credential_limit"`)
+		default:
+			t.Fatalf("unexpected %d: %s", r.status, r.body)
+		}
+	}
+	require.Equal(t, 5, created)
+	require.Equal(t, 5, servicetest.Count(t, dbURL, `SELECT count(*) FROM user_credentials`))
+
+	list := request(t, svc, "GET", "/api/credentials?account_id="+accountID+"&limit=2", "", "Cookie", alice.Cookie())
+	require.Equal(t, 200, list.status)
+	require.Len(t, list.body["credentials"], 2)
+	require.NotNil(t, list.body["next_cursor"])
+}

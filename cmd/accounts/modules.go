@@ -63,9 +63,10 @@ var brokerModule = fx.Module("alpaca",
 )
 
 var appModule = fx.Module("app",
-	fx.Provide(func(sessions ports.Sessions, accounts ports.AccountRepository, credentials ports.CredentialRepository,
+	fx.Provide(func(cfg Config, sessions ports.Sessions, accounts ports.AccountRepository, credentials ports.CredentialRepository,
 		cipher ports.Cipher, broker ports.Broker) app.Application {
-		return app.New(app.Deps{Sessions: sessions, Accounts: accounts, Credentials: credentials, Cipher: cipher, Broker: broker, Clock: ports.SystemClock{}})
+		return app.New(app.Deps{Sessions: sessions, Accounts: accounts, Credentials: credentials, Cipher: cipher, Broker: broker,
+			Clock: ports.SystemClock{}, CredentialsPerAccount: cfg.CredentialsPerAccount})
 	}),
 )
 

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -114,12 +115,12 @@ func RunCredentialRepositoryContract(t *testing.T, newFixture Fixture) {
 		draft, err := credential.NewDraft(alices.ID(), bob.id, credential.Alpaca, credential.Paper, nil, time.Now())
 		require.NoError(t, err)
 		hijack := s.seal(t, draft)
-		_, err = s.Credentials.Add(s.ctx, bob.session, built(hijack))
+		_, err = s.Credentials.Add(s.ctx, bob.session, roomy, built(hijack))
 		require.ErrorIs(t, err, domain.ErrNotFound)
 
 		// A credential in Alice's name, added by Bob.
 		forged := s.newCredential(t, alices, "Forged", time.Now())
-		_, err = s.Credentials.Add(s.ctx, bob.session, built(forged))
+		_, err = s.Credentials.Add(s.ctx, bob.session, roomy, built(forged))
 		require.ErrorIs(t, err, domain.ErrNotFound)
 
 		require.Empty(t, s.listCredentials(t, alice, alices.ID()), "nothing was stored under Alice's account")
@@ -138,7 +139,7 @@ func RunCredentialRepositoryContract(t *testing.T, newFixture Fixture) {
 		nowhere := s.newAccount(t, alice.id, "Never stored")
 		c := s.newCredential(t, nowhere, "Orphan", time.Now())
 
-		_, err := s.Credentials.Add(s.ctx, alice.session, built(c))
+		_, err := s.Credentials.Add(s.ctx, alice.session, roomy, built(c))
 		require.ErrorIs(t, err, domain.ErrNotFound)
 		_, err = s.getCredential(t, alice, c.ID())
 		require.ErrorIs(t, err, domain.ErrNotFound)
@@ -150,7 +151,7 @@ func RunCredentialRepositoryContract(t *testing.T, newFixture Fixture) {
 		c := s.newCredential(t, s.account(t, alice), "Once", time.Now())
 		s.addCredential(t, alice, c)
 
-		_, err := s.Credentials.Add(s.ctx, alice.session, built(c))
+		_, err := s.Credentials.Add(s.ctx, alice.session, roomy, built(c))
 		require.ErrorIs(t, err, domain.ErrAlreadyExists)
 	})
 
@@ -207,7 +208,7 @@ func RunCredentialRepositoryContract(t *testing.T, newFixture Fixture) {
 		acc := s.account(t, alice)
 		boom := errors.New("boom")
 
-		_, err := s.Credentials.Add(s.ctx, alice.session, func(user.ID) (credential.Credential, error) {
+		_, err := s.Credentials.Add(s.ctx, alice.session, roomy, func(user.ID) (credential.Credential, error) {
 			return credential.Credential{}, boom
 		})
 		require.ErrorIs(t, err, boom, "build's error comes back")
@@ -243,11 +244,11 @@ func RunCredentialRepositoryContract(t *testing.T, newFixture Fixture) {
 
 		for _, sess := range []user.Session{ended.session, unknown, {}} {
 			called := false
-			_, err := s.Credentials.List(s.ctx, sess, acc.ID())
+			_, _, err := s.Credentials.List(s.ctx, sess, acc.ID(), firstPage)
 			require.ErrorIs(t, err, ports.ErrUnauthenticated)
 			_, err = s.Credentials.Get(s.ctx, sess, c.ID())
 			require.ErrorIs(t, err, ports.ErrUnauthenticated)
-			_, err = s.Credentials.Add(s.ctx, sess, func(user.ID) (credential.Credential, error) {
+			_, err = s.Credentials.Add(s.ctx, sess, roomy, func(user.ID) (credential.Credential, error) {
 				called = true
 				return c, nil
 			})
@@ -283,6 +284,90 @@ func RunCredentialRepositoryContract(t *testing.T, newFixture Fixture) {
 		// And the same label twice for one user is fine too.
 		again := s.newCredential(t, alicesAccount, "Trading", time.Now())
 		s.addCredential(t, alice, again)
+	})
+
+	t.Run("AddStopsAtTheLimitPerAccount", func(t *testing.T) {
+		s := newSuite(t, newFixture)
+		alice := s.member(t)
+		acc := s.account(t, alice)
+		const limit = 3
+		for i := range limit {
+			_, err := s.Credentials.Add(s.ctx, alice.session, limit, built(s.newCredential(t, acc, fmt.Sprintf("n-%d", i), time.Now())))
+			require.NoError(t, err)
+		}
+		_, err := s.Credentials.Add(s.ctx, alice.session, limit, built(s.newCredential(t, acc, "one too many", time.Now())))
+		require.ErrorIs(t, err, credential.ErrLimitReached)
+		require.Len(t, s.listCredentials(t, alice, acc.ID()), limit, "nothing was stored past the limit")
+
+		// The limit is per account: another user's is untouched by Alice's.
+		bob := s.member(t)
+		_, err = s.Credentials.Add(s.ctx, bob.session, limit, built(s.newCredential(t, s.account(t, bob), "Bob's", time.Now())))
+		require.NoError(t, err)
+	})
+
+	t.Run("ConcurrentAddsNeverPassTheLimit", func(t *testing.T) {
+		s := newSuite(t, newFixture)
+		alice := s.member(t)
+		acc := s.account(t, alice)
+		const limit, n = 5, 20
+		candidates := make([]credential.Credential, n)
+		for i := range candidates {
+			candidates[i] = s.newCredential(t, acc, fmt.Sprintf("c-%d", i), time.Now())
+		}
+		errs := make([]error, n)
+		parallel(n, func(i int) {
+			_, errs[i] = s.Credentials.Add(s.ctx, alice.session, limit, built(candidates[i]))
+		})
+		stored := 0
+		for i, err := range errs {
+			if err == nil {
+				stored++
+				continue
+			}
+			require.ErrorIs(t, err, credential.ErrLimitReached, "call %d failed otherwise", i)
+		}
+		require.Equal(t, limit, stored, "exactly the limit was stored, however the calls interleaved")
+		require.Len(t, s.listCredentials(t, alice, acc.ID()), limit)
+	})
+
+	t.Run("ListPagesWalkEveryCredentialOnceNewestFirst", func(t *testing.T) {
+		s := newSuite(t, newFixture)
+		alice := s.member(t)
+		acc := s.account(t, alice)
+		t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		var want []credential.Credential
+		for i := range 7 {
+			// Pairs share a timestamp, so pages must break ties by id, never skip or repeat.
+			c := s.newCredential(t, acc, fmt.Sprintf("p-%d", i), t0.Add(time.Duration(i/2)*time.Minute))
+			s.addCredential(t, alice, c)
+			want = append(want, c)
+		}
+		slices.SortFunc(want, func(a, b credential.Credential) int {
+			if c := b.CreatedAt().Compare(a.CreatedAt()); c != 0 {
+				return c
+			}
+			return b.ID().Compare(a.ID())
+		})
+		var got []credential.Credential
+		var after credential.Cursor
+		for pages := 1; ; pages++ {
+			page, more, err := s.Credentials.List(s.ctx, alice.session, acc.ID(), credential.Page{Size: 3, After: after})
+			require.NoError(t, err)
+			require.LessOrEqual(t, len(page), 3)
+			got = append(got, page...)
+			if !more {
+				require.Equal(t, 3, pages)
+				break
+			}
+			require.Len(t, page, 3, "a page with more after it is full")
+			after = credential.CursorAfter(page[len(page)-1])
+		}
+		require.Equal(t, want, got)
+
+		exact, more, err := s.Credentials.List(s.ctx, alice.session, acc.ID(), credential.Page{Size: 7})
+		require.NoError(t, err)
+		require.False(t, more, "a page that ends exactly at the last credential has nothing after it")
+		require.Len(t, exact, 7)
 	})
 
 	t.Run("ConcurrentUpdatesSerialize", func(t *testing.T) {
@@ -337,7 +422,7 @@ func built(c credential.Credential) ports.NewCredential {
 func (s *suite) addCredential(t *testing.T, m member, c credential.Credential) {
 	t.Helper()
 	var owner user.ID
-	stored, err := s.Credentials.Add(s.ctx, m.session, func(o user.ID) (credential.Credential, error) {
+	stored, err := s.Credentials.Add(s.ctx, m.session, roomy, func(o user.ID) (credential.Credential, error) {
 		owner = o
 		return c, nil
 	})
@@ -351,12 +436,19 @@ func (s *suite) getCredential(t *testing.T, m member, id domain.ID) (credential.
 	return s.Credentials.Get(s.ctx, m.session, id)
 }
 
+// listCredentials lists one page of up to MaxPageSize and checks that nothing follows it.
 func (s *suite) listCredentials(t *testing.T, m member, accountID domain.ID) []credential.Credential {
 	t.Helper()
-	out, err := s.Credentials.List(s.ctx, m.session, accountID)
+	out, more, err := s.Credentials.List(s.ctx, m.session, accountID, firstPage)
 	require.NoError(t, err)
+	require.False(t, more)
 	return out
 }
+
+// roomy is a limit per account no case reaches; firstPage is the largest first page.
+const roomy = 1000
+
+var firstPage = credential.Page{Size: credential.MaxPageSize}
 
 func (s *suite) updateCredential(t *testing.T, m member, id domain.ID, change func(*credential.Credential) error) (credential.Credential, error) {
 	t.Helper()
