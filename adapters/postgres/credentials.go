@@ -29,7 +29,7 @@ const (
 		ORDER BY created_at DESC, id DESC LIMIT $2`
 	getCredentialSQL = `SELECT ` + credentialColumns + ` FROM user_credentials
 		WHERE id = $1 AND user_id = ` + currentUserSQL
-	lockCredentialSQL   = getCredentialSQL + ` FOR UPDATE`
+	lockCredentialSQL = getCredentialSQL + ` FOR UPDATE`
 	// The cap on credentials per account is kept race-free by the account's row lock:
 	// concurrent stores under one account queue on it, and each counts what the ones before
 	// it committed (READ COMMITTED takes a new snapshot per statement). The lock's SELECT
