@@ -58,7 +58,6 @@ func TestPgBouncerTransactionPooling(t *testing.T) {
 
 	bouncer := startPgBouncer(t, pgbouncer, directURL, bouncerPoolSize)
 	serviceURL := bouncer.databaseURL(dbName, "default_query_exec_mode="+bouncerExecMode)
-	// The session cache LISTENs, which needs a session of its own: straight to PostgreSQL.
 	svc := servicetest.StartArgs(t, []string{"serve"}, serviceURL, "DB_MAX_CONNS=8")
 	require.Equal(t, 200, request(t, svc, "GET", "/readyz", "").status, "ready through PgBouncer")
 
@@ -483,4 +482,24 @@ func freePort(t *testing.T) int {
 	port := ln.Addr().(*net.TCPAddr).Port
 	require.NoError(t, ln.Close())
 	return port
+}
+
+// Two replicas behind one transaction-pooling PgBouncer: they share its few server
+// connections, and still behave as one service (docs/scaling.md).
+func TestTwoReplicasThroughPgBouncer(t *testing.T) {
+	pgbouncer := pgbouncerBinary(t)
+	directURL := servicetest.NewDatabaseURL(t)
+	dbName := strings.TrimPrefix(mustParseURL(t, directURL).Path, "/")
+	migrateDirect(t, directURL)
+	bouncer := startPgBouncer(t, pgbouncer, directURL, bouncerPoolSize)
+	serviceURL := bouncer.databaseURL(dbName, "default_query_exec_mode="+bouncerExecMode)
+	replicas := []*servicetest.Service{
+		servicetest.StartArgs(t, []string{"serve"}, serviceURL, "DB_MAX_CONNS=4"),
+		servicetest.StartArgs(t, []string{"serve"}, serviceURL, "DB_MAX_CONNS=4"),
+	}
+	requireReplicasAgree(t, directURL, replicas)
+	require.LessOrEqual(t, len(bouncer.servers(t, dbName)), bouncerPoolSize, "both replicas shared the pooler's server connections")
+	for _, svc := range replicas {
+		require.NotContains(t, svc.Logs.String(), `"status":500`)
+	}
 }
