@@ -3,6 +3,8 @@ package ports
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
 
 	"github.com/brokerly/accounts/domain/credential"
 )
@@ -33,4 +35,18 @@ var (
 	// ErrBrokerFailed means the broker could not be asked: a timeout, a network error or
 	// an unexpected answer.
 	ErrBrokerFailed = errors.New("broker request failed")
+	// ErrBrokerRateLimited means the broker refused to answer for now (its own rate limit);
+	// a *BrokerBusyError says until when.
+	ErrBrokerRateLimited = errors.New("broker rate limit reached")
 )
+
+// BrokerBusyError is ErrBrokerRateLimited with the broker's word on when to try again.
+type BrokerBusyError struct {
+	RetryAfter time.Duration
+}
+
+func (e *BrokerBusyError) Error() string {
+	return fmt.Sprintf("%s; retry after %s", ErrBrokerRateLimited, e.RetryAfter)
+}
+
+func (e *BrokerBusyError) Unwrap() error { return ErrBrokerRateLimited }

@@ -1,17 +1,23 @@
 // Package alpaca is the ports.Broker adapter for Alpaca's trading API. It asks one thing,
 // GET /v2/account, with a user's key pair, and keeps that pair out of every error, log line
-// and redirect.
+// and redirect. It respects Alpaca's limits (about 200 requests a minute per account): a 429
+// is passed on with Alpaca's reset time, identical concurrent calls share one request, and
+// only failures that may pass (5xx, the network) are retried, once.
 package alpaca
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,6 +48,7 @@ type Config struct {
 
 // Client calls Alpaca. It is safe for concurrent use and holds no user's keys between calls.
 type Client struct {
+	flights    flights // identical calls in flight share one request
 	hc         *http.Client
 	paperURL   string // full URL of the account endpoint
 	liveURL    string
@@ -143,9 +150,90 @@ func newTransport(timeout time.Duration) *http.Transport {
 func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // Account asks Alpaca for the account behind the key pair. 401/403 is ports.ErrBrokerRejected;
-// every other failure wraps ports.ErrBrokerFailed. Error messages name the environment, the
-// host and a status code or a short cause, never the key, the secret or the body.
+// 429 is a *ports.BrokerBusyError with the wait Alpaca announced; every other failure wraps
+// ports.ErrBrokerFailed. Error messages name the environment, the host and a status code or
+// a short cause, never the key, the secret or the body.
+//
+// Concurrent calls for the same key pair share one request (each caller still returns when
+// its own context ends); the shared request is bounded by the client's timeout, so the
+// first caller giving up does not fail the others, and ends when the last one gives up.
 func (c *Client) Account(ctx context.Context, env credential.Environment, apiKey, secretKey credential.Plaintext) (ports.BrokerAccount, error) {
+	if err := ctx.Err(); err != nil {
+		return ports.BrokerAccount{}, transportError(ctx, env.String(), c.timeout, err)
+	}
+	acct, err := c.flights.do(ctx, flightKey(env, apiKey, secretKey), c.timeout, func(ctx context.Context) (ports.BrokerAccount, error) {
+		return c.accountWithRetry(ctx, env, apiKey, secretKey)
+	})
+	if err != nil && ctx.Err() != nil {
+		return ports.BrokerAccount{}, transportError(ctx, env.String(), c.timeout, ctx.Err())
+	}
+	return acct, err
+}
+
+// flightKey identifies a call by what it asks, without holding the secret in the clear.
+func flightKey(env credential.Environment, apiKey, secretKey credential.Plaintext) string {
+	h := sha256.New()
+	for _, part := range []string{env.String(), apiKey.Reveal(), secretKey.Reveal()} {
+		_ = binary.Write(h, binary.BigEndian, uint32(len(part)))
+		h.Write([]byte(part))
+	}
+	return string(h.Sum(nil))
+}
+
+// Retries: a 5xx or a network failure may pass, so it is tried once more after a short,
+// jittered pause, if the call's deadline leaves room for a whole second attempt; a 4xx
+// (rejected keys, Alpaca's rate limit) never changes by asking again.
+const (
+	retryPause      = 200 * time.Millisecond
+	retryJitter     = 200 * time.Millisecond
+	minRetryAttempt = time.Second // an attempt with less time than this is not worth making
+)
+
+func (c *Client) accountWithRetry(ctx context.Context, env credential.Environment, apiKey, secretKey credential.Plaintext) (ports.BrokerAccount, error) {
+	acct, err := c.account(ctx, env, apiKey, secretKey)
+	if err == nil || !retryable(err) {
+		return acct, err
+	}
+	pause := retryPause + rand.N(retryJitter)
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < pause+minRetryAttempt {
+		return acct, err
+	}
+	timer := time.NewTimer(pause)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return acct, err
+	case <-timer.C:
+	}
+	return c.account(ctx, env, apiKey, secretKey)
+}
+
+// retryable is a 5xx or a transport failure (the network, a connection cut mid-body) that
+// is not the end of the call's time. A 4xx is the broker's verdict and a malformed answer
+// is a bug on one side; neither changes by asking again.
+func retryable(err error) bool {
+	var status *statusError
+	var transport *failure
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return false
+	case errors.As(err, &status):
+		return status.code >= 500
+	default:
+		return errors.As(err, &transport)
+	}
+}
+
+// statusError is an unexpected status, kept for the retry decision.
+type statusError struct {
+	code int
+	msg  string
+}
+
+func (e *statusError) Error() string   { return e.msg }
+func (e *statusError) Unwrap() []error { return []error{ports.ErrBrokerFailed} }
+
+func (c *Client) account(ctx context.Context, env credential.Environment, apiKey, secretKey credential.Plaintext) (ports.BrokerAccount, error) {
 	var endpoint, host string
 	switch env {
 	case credential.Paper:
@@ -162,8 +250,6 @@ func (c *Client) Account(ctx context.Context, env credential.Environment, apiKey
 		return ports.BrokerAccount{}, fmt.Errorf("%w: alpaca %s: empty api key or secret", ports.ErrBrokerFailed, where)
 	}
 
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
 	if err != nil {
 		return ports.BrokerAccount{}, fmt.Errorf("%w: alpaca %s: build request", ports.ErrBrokerFailed, where)
@@ -182,8 +268,11 @@ func (c *Client) Account(ctx context.Context, env credential.Environment, apiKey
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		return ports.BrokerAccount{}, fmt.Errorf("%w: alpaca %s: status %d", ports.ErrBrokerRejected, where, resp.StatusCode)
+	case resp.StatusCode == http.StatusTooManyRequests:
+		return ports.BrokerAccount{}, &ports.BrokerBusyError{RetryAfter: retryAfter(resp.Header, time.Now())}
 	case resp.StatusCode != http.StatusOK:
-		return ports.BrokerAccount{}, fmt.Errorf("%w: alpaca %s: unexpected status %d", ports.ErrBrokerFailed, where, resp.StatusCode)
+		return ports.BrokerAccount{}, &statusError{code: resp.StatusCode,
+			msg: fmt.Sprintf("%s: alpaca %s: unexpected status %d", ports.ErrBrokerFailed, where, resp.StatusCode)}
 	}
 
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodyBytes+1))
@@ -198,6 +287,18 @@ func (c *Client) Account(ctx context.Context, env credential.Environment, apiKey
 		return ports.BrokerAccount{}, fmt.Errorf("%w: alpaca %s: %w", ports.ErrBrokerFailed, where, err)
 	}
 	return acct, nil
+}
+
+// retryAfter is how long Alpaca asks to wait: until X-Ratelimit-Reset (epoch seconds), else
+// a Retry-After in seconds, else a second; at least a second, at most a minute (its window).
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	wait := time.Second
+	if reset, err := strconv.ParseInt(h.Get("X-Ratelimit-Reset"), 10, 64); err == nil {
+		wait = time.Unix(reset, 0).Sub(now)
+	} else if secs, err := strconv.Atoi(h.Get("Retry-After")); err == nil {
+		wait = time.Duration(secs) * time.Second
+	}
+	return min(max(wait, time.Second), time.Minute).Round(time.Second)
 }
 
 // closeBody drains a little of what is left so the connection can be reused, then closes.

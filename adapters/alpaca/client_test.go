@@ -219,7 +219,7 @@ func TestAccountRejectedOn401And403(t *testing.T) {
 
 func TestAccountFailsOnOtherStatuses(t *testing.T) {
 	for _, status := range []int{
-		http.StatusInternalServerError, http.StatusNotFound, http.StatusTooManyRequests,
+		http.StatusInternalServerError, http.StatusNotFound,
 		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusNoContent, http.StatusBadRequest,
 	} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {

@@ -1,6 +1,7 @@
 // Package alpacatest is a fake Alpaca trading API for tests of code that validates
 // credentials or reads account data: it answers GET /v2/account for the key pairs it was
-// given and 401 for any other, and can be told to fail or hang.
+// given and 401 for any other, and can be told to fail, hang, drop connections or enforce
+// Alpaca's per-key rate limit with its X-Ratelimit-* headers.
 package alpacatest
 
 import (
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -42,13 +44,25 @@ type Server struct {
 	status   int
 	hang     time.Duration
 	calls    int
+	failNext []int // statuses for the next requests, in order; Drop closes the connection
+
+	limit   int                   // requests a minute per API key; 0 is no limit
+	windows map[string]rateWindow // api key → its current window
+}
+
+// Drop, given to FailNext, closes the connection without an answer: a network failure.
+const Drop = -1
+
+type rateWindow struct {
+	start time.Time
+	used  int
 }
 
 // NewServer starts a fake whose valid pairs are keys (api key → secret). Each key gets a
 // realistic account with its own account number. The server closes when the test ends.
 func NewServer(t testing.TB, keys map[string]string) *Server {
 	t.Helper()
-	s := &Server{secrets: map[string]string{}, accounts: map[string]Account{}}
+	s := &Server{secrets: map[string]string{}, accounts: map[string]Account{}, windows: map[string]rateWindow{}}
 	for k, v := range keys {
 		s.setKeyLocked(k, v)
 	}
@@ -107,6 +121,25 @@ func (s *Server) Hang(d time.Duration) {
 	s.hang = d
 }
 
+// FailNext makes the next len(statuses) requests answer those statuses in order (Drop
+// closes the connection instead), then answers normally again: a failure that passes.
+func (s *Server) FailNext(statuses ...int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failNext = append(s.failNext, statuses...)
+}
+
+// RateLimit makes the fake count requests per API key in one-minute windows, as Alpaca
+// does (about 200 a minute): every answer carries X-Ratelimit-Limit, X-Ratelimit-Remaining
+// and X-Ratelimit-Reset (epoch seconds), and a request past the limit gets 429. 0 turns it
+// off.
+func (s *Server) RateLimit(perMinute int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limit = perMinute
+	clear(s.windows)
+}
+
 // Calls counts every request received, valid or not.
 func (s *Server) Calls() int {
 	s.mu.Lock()
@@ -137,9 +170,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.calls++
 	status, hang := s.status, s.hang
+	if len(s.failNext) > 0 {
+		status, s.failNext = s.failNext[0], s.failNext[1:]
+	}
 	key, secret := r.Header.Get("APCA-API-KEY-ID"), r.Header.Get("APCA-API-SECRET-KEY")
 	want, known := s.secrets[key]
 	acct := s.accounts[key]
+	limited := s.countLocked(w.Header(), key)
 	s.mu.Unlock()
 
 	if hang > 0 {
@@ -152,8 +189,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	switch {
+	case status == Drop:
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			_ = conn.Close()
+		}
 	case status != 0:
 		writeError(w, status)
+	case limited:
+		writeJSON(w, http.StatusTooManyRequests, map[string]any{"code": 42910000, "message": "rate limit exceeded"})
 	case r.Method != http.MethodGet || r.URL.Path != "/v2/account":
 		writeJSON(w, http.StatusNotFound, map[string]any{"code": 40410000, "message": "endpoint not found"})
 	case key == "" || !known || secret != want:
@@ -161,6 +204,25 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusOK, body(key, acct))
 	}
+}
+
+// countLocked spends one request of key's window, sets the rate-limit headers and says
+// whether the request is over the limit.
+func (s *Server) countLocked(h http.Header, key string) bool {
+	if s.limit == 0 {
+		return false
+	}
+	now := time.Now()
+	win := s.windows[key]
+	if now.Sub(win.start) >= time.Minute {
+		win = rateWindow{start: now}
+	}
+	win.used++
+	s.windows[key] = win
+	h.Set("X-Ratelimit-Limit", strconv.Itoa(s.limit))
+	h.Set("X-Ratelimit-Remaining", strconv.Itoa(max(s.limit-win.used, 0)))
+	h.Set("X-Ratelimit-Reset", strconv.FormatInt(win.start.Add(time.Minute).Unix(), 10))
+	return win.used > s.limit
 }
 
 // body is a full account object shaped like Alpaca's, so clients that ignore extra fields

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -141,4 +142,55 @@ func TestServerCloseRefusesConnections(t *testing.T) {
 
 	_, err := http.Get(s.URL() + "/v2/account")
 	require.Error(t, err)
+}
+
+func TestServerFailsNextRequestsThenRecovers(t *testing.T) {
+	s := alpacatest.NewServer(t, map[string]string{"PKA": "secret-a"})
+	s.FailNext(http.StatusBadGateway, alpacatest.Drop)
+
+	status, _ := get(t, t.Context(), s.URL()+"/v2/account", "PKA", "secret-a")
+	require.Equal(t, http.StatusBadGateway, status)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, s.URL()+"/v2/account", nil)
+	require.NoError(t, err)
+	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}} // no transparent retry on a reused connection
+	_, err = fresh.Do(req)
+	require.Error(t, err, "Drop closes the connection without an answer")
+	status, _ = get(t, t.Context(), s.URL()+"/v2/account", "PKA", "secret-a")
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, 3, s.Calls())
+}
+
+func TestServerRateLimitsPerKeyWithAlpacasHeaders(t *testing.T) {
+	s := alpacatest.NewServer(t, map[string]string{"PKA": "secret-a", "PKB": "secret-b"})
+	s.RateLimit(2)
+	call := func(key, secret string) *http.Response {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, s.URL()+"/v2/account", nil)
+		require.NoError(t, err)
+		req.Header.Set("APCA-API-KEY-ID", key)
+		req.Header.Set("APCA-API-SECRET-KEY", secret)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		_ = resp.Body.Close()
+		return resp
+	}
+
+	first := call("PKA", "secret-a")
+	require.Equal(t, http.StatusOK, first.StatusCode)
+	require.Equal(t, "2", first.Header.Get("X-Ratelimit-Limit"))
+	require.Equal(t, "1", first.Header.Get("X-Ratelimit-Remaining"))
+	reset, err := strconv.ParseInt(first.Header.Get("X-Ratelimit-Reset"), 10, 64)
+	require.NoError(t, err)
+	require.InDelta(t, time.Now().Add(time.Minute).Unix(), reset, 2)
+
+	require.Equal(t, http.StatusOK, call("PKA", "secret-a").StatusCode)
+	over := call("PKA", "secret-a")
+	require.Equal(t, http.StatusTooManyRequests, over.StatusCode)
+	require.Equal(t, "0", over.Header.Get("X-Ratelimit-Remaining"))
+	require.Equal(t, first.Header.Get("X-Ratelimit-Reset"), over.Header.Get("X-Ratelimit-Reset"))
+	require.Equal(t, http.StatusOK, call("PKB", "secret-b").StatusCode, "each key has its own window")
+
+	s.RateLimit(0)
+	open := call("PKA", "secret-a")
+	require.Equal(t, http.StatusOK, open.StatusCode)
+	require.Empty(t, open.Header.Get("X-Ratelimit-Limit"))
 }
