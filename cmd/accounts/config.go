@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.uber.org/zap/zapcore"
+
+	"github.com/brokerly/accounts/adapters/ratelimit"
 )
 
 // Config is read once, from the environment, and handed to the adapters as typed parts.
@@ -33,6 +35,9 @@ type Config struct {
 	BrokerTimeout    time.Duration
 	AuthFailureRate  float64 // failed authentications per second per client IP; 0 disables the limit
 	AuthFailureBurst int
+	// BrokerRatePerMinute and BrokerBurst are each user's budget of broker calls.
+	BrokerRatePerMinute int
+	BrokerBurst         int
 }
 
 const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/accounts?sslmode=disable"
@@ -88,6 +93,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if cfg.BrokerTimeout, err = parsePositiveDuration(env("BROKER_TIMEOUT", "10s")); err != nil {
 		errs = append(errs, fmt.Errorf("BROKER_TIMEOUT: %w", err))
+	}
+	if cfg.BrokerRatePerMinute, err = strconv.Atoi(env("BROKER_RATE_PER_MINUTE", strconv.Itoa(ratelimit.DefaultCallsPerMinute))); err != nil || cfg.BrokerRatePerMinute < 1 {
+		errs = append(errs, fmt.Errorf("BROKER_RATE_PER_MINUTE must be a positive integer (broker calls per minute per user)"))
+	}
+	if cfg.BrokerBurst, err = strconv.Atoi(env("BROKER_BURST", strconv.Itoa(ratelimit.DefaultBurst))); err != nil || cfg.BrokerBurst < 1 {
+		errs = append(errs, fmt.Errorf("BROKER_BURST must be a positive integer (broker calls a user may make at once)"))
 	}
 	for _, o := range cfg.AllowedOrigins {
 		if o == "*" || o == "null" || !(strings.HasPrefix(o, "http://") || strings.HasPrefix(o, "https://")) {
