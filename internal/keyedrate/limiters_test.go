@@ -2,6 +2,8 @@ package keyedrate
 
 import (
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -121,4 +123,22 @@ func BenchmarkTake_NewKeysAtTheBound(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		l.Take(10_000+i, t0)
 	}
+}
+
+// Concurrent takes on one key never grant more than its burst.
+func TestTake_ConcurrentTakesShareOneBucket(t *testing.T) {
+	l := newLimiters(t, 1, 25, 10)
+	var granted atomic.Int64
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 50 {
+				if _, ok := l.Take("a", t0); ok {
+					granted.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	assert.EqualValues(t, 25, granted.Load())
 }
