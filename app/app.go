@@ -33,12 +33,13 @@ type Queries struct {
 
 // Deps are the ports the use cases run on.
 type Deps struct {
-	Sessions    ports.Sessions
-	Accounts    ports.AccountRepository
-	Credentials ports.CredentialRepository
-	Cipher      ports.Cipher
-	Broker      ports.Broker
-	Clock       ports.Clock
+	Sessions     ports.Sessions
+	Accounts     ports.AccountRepository
+	Credentials  ports.CredentialRepository
+	Cipher       ports.Cipher
+	Broker       ports.Broker
+	BrokerBudget ports.BrokerBudget
+	Clock        ports.Clock
 	// CredentialsPerAccount caps the credentials one account may hold (zero:
 	// credential.DefaultPerAccount).
 	CredentialsPerAccount int
@@ -61,8 +62,8 @@ func New(d Deps) Application {
 			CheckSession:       query.NewCheckSessionHandler(d.Sessions),
 			ListAccounts:       query.NewListAccountsHandler(d.Accounts),
 			ListCredentials:    query.NewListCredentialsHandler(d.Credentials),
-			ValidateCredential: query.NewValidateCredentialHandler(d.Credentials, d.Cipher, d.Broker),
-			AccountData:        query.NewAccountDataHandler(d.Credentials, d.Cipher, d.Broker, d.Clock),
+			ValidateCredential: query.NewValidateCredentialHandler(d.Credentials, d.Cipher, d.Broker, d.BrokerBudget),
+			AccountData:        query.NewAccountDataHandler(d.Credentials, d.Cipher, d.Broker, d.BrokerBudget, d.Clock),
 		},
 	}
 }

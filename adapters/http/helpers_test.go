@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -192,6 +193,7 @@ type env struct {
 	verifier *fakeVerifier
 	logs     *observer.ObservedLogs
 	broker   *apptest.Broker
+	budget   *apptest.BrokerBudget
 }
 
 // The one key pair the fake broker accepts.
@@ -268,10 +270,11 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		accounts = openFailing{AccountRepository: accounts, err: o.openErr}
 	}
 	broker := apptest.NewBroker(map[string]string{validAPIKey: validSecret})
+	budget := apptest.NewBrokerBudget(math.MaxInt, time.Second)
 	application := app.New(app.Deps{Sessions: store.Sessions(), Accounts: accounts, Credentials: credentials,
-		Cipher: apptest.NewCipher("k1"), Broker: broker, Clock: o.clock})
+		Cipher: apptest.NewCipher("k1"), Broker: broker, BrokerBudget: budget, Clock: o.clock})
 	srv := NewServer(o.cfg, application, v, o.ready, log)
-	return &env{t: t, srv: srv, store: store, verifier: v, logs: logs, broker: broker}
+	return &env{t: t, srv: srv, store: store, verifier: v, logs: logs, broker: broker, budget: budget}
 }
 
 // do sends req through the app with no client timeout.
@@ -373,7 +376,7 @@ var errDatabaseExploded = errors.New(`ERROR: relation "trading_accounts" does no
 func newEnvApp() app.Application {
 	store := memory.NewStore()
 	return app.New(app.Deps{Sessions: store.Sessions(), Accounts: store.Accounts(), Credentials: store.Credentials(), Cipher: apptest.NewCipher("k1"),
-		Broker: apptest.NewBroker(nil), Clock: ports.SystemClock{}})
+		Broker: apptest.NewBroker(nil), BrokerBudget: apptest.NewBrokerBudget(math.MaxInt, time.Second), Clock: ports.SystemClock{}})
 }
 
 // serve runs the server on a loopback socket until the test ends and returns its base URL,

@@ -71,6 +71,7 @@ var problemRules = []problemRule{
 	{is(errNotReady), 503, "unavailable", "The service is not ready to take requests."},
 	{is(ports.ErrUnauthenticated), 401, "unauthenticated", "A valid session is required."},
 	{is(errRateLimited), 429, "rate_limited", "Too many failed authentication attempts; try again later."},
+	{is(ports.ErrRateLimited), 429, "rate_limited", "Too many broker requests for this user; try again later."},
 	{isValidation, 422, "validation_failed", "The request has invalid fields."},
 	{is(domain.ErrAlreadyExists), 409, "account_exists", "The user already has an account."},
 	{is(credential.ErrLimitReached), 409, "credential_limit", "The account holds as many credentials as it may; delete one first."},
@@ -209,8 +210,12 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		c.Set(fiber.HeaderRetryAfter, retryAfter)
 	case fiber.StatusTooManyRequests:
 		var limited *rateLimitedError
-		if errors.As(err, &limited) {
+		var spent *ports.RateLimitedError
+		switch {
+		case errors.As(err, &limited):
 			c.Set(fiber.HeaderRetryAfter, limited.retryAfterSeconds())
+		case errors.As(err, &spent):
+			c.Set(fiber.HeaderRetryAfter, retryAfterSeconds(spent.RetryAfter))
 		}
 	case fiber.StatusMethodNotAllowed:
 		if methods := s.allow[strings.TrimSuffix(c.Path(), "/")]; len(methods) > 0 {

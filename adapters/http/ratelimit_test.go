@@ -11,6 +11,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/time/rate"
+
+	"github.com/brokerly/accounts/internal/keyedrate"
 )
 
 // clientFrom is an HTTP client whose connections leave from the loopback address ip, so a
@@ -81,8 +84,8 @@ func TestAuthFailureLimit_DefaultsAndValidation(t *testing.T) {
 	e := newEnv(t, withoutLogs())
 	require.NotNil(t, e.srv.limiter)
 	e.srv.limiter.now = (&fakeClock{t: time.Now()}).now // no refill, however slow the run (-race)
-	assert.Equal(t, DefaultAuthFailureRate, e.srv.limiter.rate)
-	assert.Equal(t, float64(DefaultAuthFailureBurst), e.srv.limiter.burst)
+	assert.Equal(t, rate.Limit(DefaultAuthFailureRate), e.srv.limiter.clients.Limit())
+	assert.Equal(t, DefaultAuthFailureBurst, e.srv.limiter.clients.Burst())
 	for range DefaultAuthFailureBurst {
 		require.Equal(t, http.StatusUnauthorized, e.do(newRequest(http.MethodGet, "/api/accounts", "")).StatusCode)
 	}
@@ -165,7 +168,7 @@ func TestAuthLimiter_MemoryIsBounded(t *testing.T) {
 	}
 	require.Error(t, l.fail(ip(maxTrackedClients+499)), "a recent client is still limited")
 
-	clock.advance(sweepEvery)
+	clock.advance(keyedrate.SweepEvery)
 	require.NoError(t, l.fail(ip(0)))
 	assert.Equal(t, 1, l.tracked(), "clients whose buckets refilled are forgotten")
 }

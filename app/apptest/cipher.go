@@ -16,6 +16,7 @@ type Cipher struct {
 	mu      sync.Mutex
 	primary string
 	known   map[string]bool
+	opens   int
 }
 
 func NewCipher(primary string) *Cipher {
@@ -42,6 +43,13 @@ func (c *Cipher) PrimaryKeyID() string {
 	return c.primary
 }
 
+// Opens is how many values Open was asked to open.
+func (c *Cipher) Opens() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.opens
+}
+
 func bindingTag(b ports.Binding) []byte {
 	return fmt.Appendf(nil, "%s|%s|%s|", b.CredentialID, b.Owner, b.Field)
 }
@@ -53,6 +61,7 @@ func (c *Cipher) Seal(p credential.Plaintext, b ports.Binding) (credential.Seale
 func (c *Cipher) Open(s credential.Sealed, b ports.Binding) (credential.Plaintext, error) {
 	c.mu.Lock()
 	known := c.known[s.KeyID]
+	c.opens++
 	c.mu.Unlock()
 	tag := bindingTag(b)
 	if !known || !bytes.HasPrefix(s.Ciphertext, tag) {

@@ -23,6 +23,7 @@ type fixture struct {
 	store     *memory.Store
 	cipher    *apptest.Cipher
 	broker    *apptest.Broker
+	budget    *apptest.BrokerBudget
 	clock     *apptest.Clock
 	alice     user.ID
 	bob       user.ID
@@ -34,7 +35,8 @@ func newFixture(t *testing.T) *fixture {
 	alice, _ := user.ParseID("alice")
 	bob, _ := user.ParseID("bob")
 	f := &fixture{store: memory.NewStore(), cipher: apptest.NewCipher("k1"), clock: apptest.NewClock(start),
-		broker: apptest.NewBroker(map[string]string{"AKGOOD": "good-secret"}), alice: alice, bob: bob}
+		broker: apptest.NewBroker(map[string]string{"AKGOOD": "good-secret"}), budget: apptest.NewBrokerBudget(1000, time.Second),
+		alice: alice, bob: bob}
 	acc, err := command.NewCreateAccountHandler(f.store.Accounts(), f.clock).Handle(context.Background(), command.CreateAccount{Session: f.store.SignIn(alice), Name: "A"})
 	require.NoError(t, err)
 	f.accountID = acc.ID()
@@ -118,7 +120,7 @@ func TestListCredentialsRefusesBadLimitsAndCursors(t *testing.T) {
 
 func TestValidateCredential(t *testing.T) {
 	f := newFixture(t)
-	validate := query.NewValidateCredentialHandler(f.store.Credentials(), f.cipher, f.broker)
+	validate := query.NewValidateCredentialHandler(f.store.Credentials(), f.cipher, f.broker, f.budget)
 
 	good := f.add(t, "AKGOOD", "good-secret", "live")
 	v, err := validate.Handle(context.Background(), query.ValidateCredential{Session: f.store.SignIn(f.alice), CredentialID: good.ID().String()})
@@ -141,7 +143,7 @@ func TestValidateCredential(t *testing.T) {
 
 func TestValidateCredentialRefusals(t *testing.T) {
 	f := newFixture(t)
-	validate := query.NewValidateCredentialHandler(f.store.Credentials(), f.cipher, f.broker)
+	validate := query.NewValidateCredentialHandler(f.store.Credentials(), f.cipher, f.broker, f.budget)
 	c := f.add(t, "AKGOOD", "good-secret", "")
 
 	_, err := validate.Handle(context.Background(), query.ValidateCredential{Session: f.store.SignIn(f.bob), CredentialID: c.ID().String()})
@@ -156,6 +158,7 @@ func TestValidateCredentialRefusals(t *testing.T) {
 	_, err = validate.Handle(context.Background(), query.ValidateCredential{Session: f.store.SignIn(f.alice), CredentialID: c.ID().String()})
 	require.ErrorIs(t, err, credential.ErrInactive)
 	require.Empty(t, f.broker.Calls, "no refused request reached the broker")
+	require.Zero(t, f.budget.Spent(f.alice)+f.budget.Spent(f.bob), "and none spent a broker call")
 }
 
 func TestUndecryptableCredentialFailsClosed(t *testing.T) {
@@ -163,7 +166,7 @@ func TestUndecryptableCredentialFailsClosed(t *testing.T) {
 	c := f.add(t, "AKGOOD", "good-secret", "")
 	f.cipher.Forget("k1")
 
-	_, err := query.NewAccountDataHandler(f.store.Credentials(), f.cipher, f.broker, f.clock).Handle(context.Background(),
+	_, err := query.NewAccountDataHandler(f.store.Credentials(), f.cipher, f.broker, f.budget, f.clock).Handle(context.Background(),
 		query.AccountData{Session: f.store.SignIn(f.alice), CredentialID: c.ID().String()})
 	require.ErrorIs(t, err, ports.ErrUndecryptable)
 	require.Contains(t, err.Error(), c.ID().String(), "the log line names the credential")
@@ -173,7 +176,7 @@ func TestUndecryptableCredentialFailsClosed(t *testing.T) {
 func TestAccountData(t *testing.T) {
 	f := newFixture(t)
 	c := f.add(t, "AKGOOD", "good-secret", "paper")
-	data := query.NewAccountDataHandler(f.store.Credentials(), f.cipher, f.broker, f.clock)
+	data := query.NewAccountDataHandler(f.store.Credentials(), f.cipher, f.broker, f.budget, f.clock)
 
 	got, err := data.Handle(context.Background(), query.AccountData{Session: f.store.SignIn(f.alice), CredentialID: c.ID().String()})
 	require.NoError(t, err)

@@ -27,17 +27,20 @@ type ValidateCredentialHandler struct {
 	credentials ports.CredentialRepository
 	cipher      ports.Cipher
 	broker      ports.Broker
+	budget      ports.BrokerBudget
 }
 
-func NewValidateCredentialHandler(credentials ports.CredentialRepository, cipher ports.Cipher, broker ports.Broker) ValidateCredentialHandler {
-	if credentials == nil || cipher == nil || broker == nil {
-		panic("query: ValidateCredentialHandler needs a credential repository, a cipher and a broker")
+func NewValidateCredentialHandler(credentials ports.CredentialRepository, cipher ports.Cipher, broker ports.Broker, budget ports.BrokerBudget) ValidateCredentialHandler {
+	if credentials == nil || cipher == nil || broker == nil || budget == nil {
+		panic("query: ValidateCredentialHandler needs a credential repository, a cipher, a broker and a broker budget")
 	}
-	return ValidateCredentialHandler{credentials: credentials, cipher: cipher, broker: broker}
+	return ValidateCredentialHandler{credentials: credentials, cipher: cipher, broker: broker, budget: budget}
 }
 
+// Handle fails with ports.ErrRateLimited, asking nothing of the broker, when the
+// credential's owner has spent their broker budget.
 func (h ValidateCredentialHandler) Handle(ctx context.Context, q ValidateCredential) (Validation, error) {
-	pair, err := unsealForBroker(ctx, h.credentials, h.cipher, q.Session, q.CredentialID)
+	pair, err := unsealForBroker(ctx, h.credentials, h.cipher, h.budget, q.Session, q.CredentialID)
 	if err != nil {
 		return Validation{}, fmt.Errorf("validate credential: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap/zapcore"
 
+	"github.com/brokerly/accounts/adapters/ratelimit"
 	"github.com/brokerly/accounts/domain/credential"
 )
 
@@ -37,6 +38,9 @@ type Config struct {
 	AuthFailureBurst int
 	// CredentialsPerAccount caps the credentials one account may hold.
 	CredentialsPerAccount int
+	// BrokerRatePerMinute and BrokerBurst are each user's budget of broker calls.
+	BrokerRatePerMinute int
+	BrokerBurst         int
 }
 
 // maxCredentialsPerAccount keeps even a configured cap within what one page of the list
@@ -100,6 +104,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if cfg.BrokerTimeout, err = parsePositiveDuration(env("BROKER_TIMEOUT", "10s")); err != nil {
 		errs = append(errs, fmt.Errorf("BROKER_TIMEOUT: %w", err))
+	}
+	if cfg.BrokerRatePerMinute, err = strconv.Atoi(env("BROKER_RATE_PER_MINUTE", strconv.Itoa(ratelimit.DefaultCallsPerMinute))); err != nil || cfg.BrokerRatePerMinute < 1 {
+		errs = append(errs, fmt.Errorf("BROKER_RATE_PER_MINUTE must be a positive integer (broker calls per minute per user)"))
+	}
+	if cfg.BrokerBurst, err = strconv.Atoi(env("BROKER_BURST", strconv.Itoa(ratelimit.DefaultBurst))); err != nil || cfg.BrokerBurst < 1 {
+		errs = append(errs, fmt.Errorf("BROKER_BURST must be a positive integer (broker calls a user may make at once)"))
 	}
 	for _, o := range cfg.AllowedOrigins {
 		if o == "*" || o == "null" || !(strings.HasPrefix(o, "http://") || strings.HasPrefix(o, "https://")) {

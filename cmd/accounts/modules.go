@@ -10,6 +10,7 @@ import (
 	"github.com/brokerly/accounts/adapters/betterauth"
 	httpadapter "github.com/brokerly/accounts/adapters/http"
 	"github.com/brokerly/accounts/adapters/postgres"
+	"github.com/brokerly/accounts/adapters/ratelimit"
 	"github.com/brokerly/accounts/app"
 	"github.com/brokerly/accounts/ports"
 	"go.uber.org/fx"
@@ -60,13 +61,22 @@ var brokerModule = fx.Module("alpaca",
 		}
 		return c, nil
 	}),
+	// Every call to the broker is paid from its user's budget, so one user cannot spend
+	// the service's quota with Alpaca.
+	fx.Provide(func(cfg Config) (ports.BrokerBudget, error) {
+		b, err := ratelimit.NewBrokerBudget(ratelimit.Config{CallsPerMinute: cfg.BrokerRatePerMinute, Burst: cfg.BrokerBurst}, ports.SystemClock{})
+		if err != nil {
+			return nil, fmt.Errorf("BROKER_RATE_PER_MINUTE/BROKER_BURST: %w", err)
+		}
+		return b, nil
+	}),
 )
 
 var appModule = fx.Module("app",
 	fx.Provide(func(cfg Config, sessions ports.Sessions, accounts ports.AccountRepository, credentials ports.CredentialRepository,
-		cipher ports.Cipher, broker ports.Broker) app.Application {
+		cipher ports.Cipher, broker ports.Broker, budget ports.BrokerBudget) app.Application {
 		return app.New(app.Deps{Sessions: sessions, Accounts: accounts, Credentials: credentials, Cipher: cipher, Broker: broker,
-			Clock: ports.SystemClock{}, CredentialsPerAccount: cfg.CredentialsPerAccount})
+			BrokerBudget: budget, Clock: ports.SystemClock{}, CredentialsPerAccount: cfg.CredentialsPerAccount})
 	}),
 )
 
