@@ -81,6 +81,9 @@ var problemRules = []problemRule{
 	// A key the broker refuses is an answer for validate (is_valid: false), but account
 	// data has nothing to show: both broker outcomes are a bad gateway there.
 	{is(ports.ErrBrokerRejected), 502, "broker_error", "The broker rejected the credentials."},
+	// Alpaca's own limit (per broker account, shared with the user's trading) is the
+	// broker being unavailable for a while, not this user asking too much of us.
+	{is(ports.ErrBrokerRateLimited), 503, "broker_rate_limited", "The broker's rate limit for these credentials is reached; try again later."},
 	{is(ports.ErrBrokerFailed), 502, "broker_error", "The broker could not be reached; try again later."},
 	{is(errMalformedJSON), 400, "malformed_json", "The request body must be one JSON object."},
 	{is(errUnsupportedMediaType), 415, "unsupported_media_type", "The request body must be sent as application/json."},
@@ -207,7 +210,12 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	case fiber.StatusUnauthorized:
 		c.Set(fiber.HeaderWWWAuthenticate, "Bearer")
 	case fiber.StatusServiceUnavailable, fiber.StatusGatewayTimeout:
-		c.Set(fiber.HeaderRetryAfter, retryAfter)
+		var busy *ports.BrokerBusyError
+		if errors.As(err, &busy) {
+			c.Set(fiber.HeaderRetryAfter, retryAfterSeconds(busy.RetryAfter))
+		} else {
+			c.Set(fiber.HeaderRetryAfter, retryAfter)
+		}
 	case fiber.StatusTooManyRequests:
 		var limited *rateLimitedError
 		var spent *ports.RateLimitedError
