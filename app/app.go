@@ -29,6 +29,7 @@ type Queries struct {
 	ListCredentials    query.ListCredentialsHandler
 	ValidateCredential query.ValidateCredentialHandler
 	AccountData        query.AccountDataHandler
+	CredentialEvents   query.CredentialEventsHandler
 }
 
 // Deps are the ports the use cases run on.
@@ -36,6 +37,7 @@ type Deps struct {
 	Sessions     ports.Sessions
 	Accounts     ports.AccountRepository
 	Credentials  ports.CredentialRepository
+	Trail        ports.CredentialTrail
 	Cipher       ports.Cipher
 	Broker       ports.Broker
 	BrokerBudget ports.BrokerBudget
@@ -62,8 +64,9 @@ func New(d Deps) Application {
 			CheckSession:       query.NewCheckSessionHandler(d.Sessions),
 			ListAccounts:       query.NewListAccountsHandler(d.Accounts),
 			ListCredentials:    query.NewListCredentialsHandler(d.Credentials),
-			ValidateCredential: query.NewValidateCredentialHandler(d.Credentials, d.Cipher, d.Broker, d.BrokerBudget),
-			AccountData:        query.NewAccountDataHandler(d.Credentials, d.Cipher, d.Broker, d.BrokerBudget, d.Clock),
+			ValidateCredential: query.NewValidateCredentialHandler(d.Credentials, d.Trail, d.Cipher, d.Broker, d.BrokerBudget),
+			AccountData:        query.NewAccountDataHandler(d.Credentials, d.Trail, d.Cipher, d.Broker, d.BrokerBudget, d.Clock),
+			CredentialEvents:   query.NewCredentialEventsHandler(d.Trail),
 		},
 	}
 }

@@ -23,7 +23,10 @@ type RotationStore interface {
 	// Stale returns up to limit pairs with a value not sealed under primaryKeyID, in id
 	// order after the given id (zero: from the start).
 	Stale(ctx context.Context, primaryKeyID string, after domain.ID, limit int) ([]SealedPair, error)
-	// Reseal replaces old with resealed if the row still holds old, and reports whether it
-	// did; a concurrent update wins, and its values are already under the primary key.
+	// Reseal replaces old with resealed if the row still holds old, records a "rotated"
+	// event with it (the request id of ctx names the run), and reports whether it did; a
+	// concurrent update wins, and its values are already under the primary key.
 	Reseal(ctx context.Context, old, resealed SealedPair) (bool, error)
+	// OpenFailed records an "open_failed" event for a pair that did not open.
+	OpenFailed(ctx context.Context, p SealedPair) error
 }

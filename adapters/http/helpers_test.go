@@ -152,7 +152,7 @@ func (b brokenCredentials) Get(ctx context.Context, _ user.Session, _ domain.ID)
 	return credential.Credential{}, b.fail(ctx)
 }
 
-func (b brokenCredentials) Add(ctx context.Context, _ user.Session, _ int, _ ports.NewCredential) (credential.Credential, error) {
+func (b brokenCredentials) Add(ctx context.Context, _ user.Session, _ domain.ID, _ int, _ ports.NewCredential) (credential.Credential, error) {
 	return credential.Credential{}, b.fail(ctx)
 }
 
@@ -271,7 +271,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	}
 	broker := apptest.NewBroker(map[string]string{validAPIKey: validSecret})
 	budget := apptest.NewBrokerBudget(math.MaxInt, time.Second)
-	application := app.New(app.Deps{Sessions: store.Sessions(), Accounts: accounts, Credentials: credentials,
+	application := app.New(app.Deps{Sessions: store.Sessions(), Accounts: accounts, Credentials: credentials, Trail: store.Trail(),
 		Cipher: apptest.NewCipher("k1"), Broker: broker, BrokerBudget: budget, Clock: o.clock})
 	srv := NewServer(o.cfg, application, v, o.ready, log)
 	return &env{t: t, srv: srv, store: store, verifier: v, logs: logs, broker: broker, budget: budget}
@@ -375,7 +375,7 @@ var errDatabaseExploded = errors.New(`ERROR: relation "trading_accounts" does no
 
 func newEnvApp() app.Application {
 	store := memory.NewStore()
-	return app.New(app.Deps{Sessions: store.Sessions(), Accounts: store.Accounts(), Credentials: store.Credentials(), Cipher: apptest.NewCipher("k1"),
+	return app.New(app.Deps{Sessions: store.Sessions(), Accounts: store.Accounts(), Credentials: store.Credentials(), Trail: store.Trail(), Cipher: apptest.NewCipher("k1"),
 		Broker: apptest.NewBroker(nil), BrokerBudget: apptest.NewBrokerBudget(math.MaxInt, time.Second), Clock: ports.SystemClock{}})
 }
 

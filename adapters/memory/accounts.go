@@ -36,7 +36,7 @@ func (r accountRepo) List(ctx context.Context, sess user.Session) ([]account.Acc
 func (r accountRepo) Add(ctx context.Context, sess user.Session, open ports.OpenAccount) (account.Account, error) {
 	var added account.Account
 	err := r.s.transact(ctx, sess, func(t *txn) error {
-		a, err := open(t.actor)
+		a, err := open(t.actor.User)
 		if err != nil {
 			return err
 		}
@@ -57,7 +57,7 @@ func (r accountRepo) AddIfAbsent(ctx context.Context, sess user.Session, open po
 			stored = existing
 			return nil
 		}
-		a, err := open(t.actor)
+		a, err := open(t.actor.User)
 		if err != nil {
 			return err
 		}
@@ -88,7 +88,7 @@ func (t *txn) addAccount(a account.Account) error {
 
 func (t *txn) ownAccount() (account.Account, bool) {
 	for _, a := range t.accounts {
-		if a.Owner() == t.actor {
+		if a.Owner() == t.actor.User {
 			return a, true
 		}
 	}

@@ -74,24 +74,32 @@ func (r credentialRepo) Get(ctx context.Context, sess user.Session, id domain.ID
 }
 
 // Add mirrors the database's composite foreign key: the account must be the owner's.
-func (r credentialRepo) Add(ctx context.Context, sess user.Session, perAccount int, build ports.NewCredential) (credential.Credential, error) {
+func (r credentialRepo) Add(ctx context.Context, sess user.Session, accountID domain.ID, perAccount int, build ports.NewCredential) (credential.Credential, error) {
 	var added credential.Credential
 	err := r.s.transact(ctx, sess, func(t *txn) error {
-		c, err := build(t.actor)
+		acc, ok := t.accounts[accountID]
+		mine := ok && t.visible(acc.Owner())
+		if err := t.actor.MayTouchSecrets(); err != nil {
+			if !mine {
+				return fmt.Errorf("account %s: %w", accountID, domain.ErrNotFound)
+			}
+			return t.refuse(domain.ID{}, accountID, credential.Stored, err)
+		}
+		c, err := build(t.actor.User)
 		if err != nil {
 			return err
 		}
-		acc, ok := t.accounts[c.AccountID()]
-		if !ok || !t.visible(c.Owner()) || acc.Owner() != c.Owner() {
-			return fmt.Errorf("account %s: %w", c.AccountID(), domain.ErrNotFound)
+		if !mine || c.AccountID() != accountID || acc.Owner() != c.Owner() {
+			return fmt.Errorf("account %s: %w", accountID, domain.ErrNotFound)
 		}
-		if len(t.credentialsOf(c.AccountID())) >= perAccount {
-			return fmt.Errorf("account %s: %w", c.AccountID(), credential.ErrLimitReached)
+		if len(t.credentialsOf(accountID)) >= perAccount {
+			return fmt.Errorf("account %s: %w", accountID, credential.ErrLimitReached)
 		}
 		if _, exists := t.credentials[c.ID()]; exists {
 			return fmt.Errorf("credential %s: %w", c.ID(), domain.ErrAlreadyExists)
 		}
 		t.credentials[c.ID()] = c
+		t.record(c.ID(), accountID, credential.Stored, credential.OK)
 		added = c
 		return nil
 	})
@@ -105,10 +113,14 @@ func (r credentialRepo) Update(ctx context.Context, sess user.Session, id domain
 		if err != nil {
 			return err
 		}
+		if err := t.actor.MayTouchSecrets(); err != nil {
+			return t.refuse(id, c.AccountID(), credential.Updated, err)
+		}
 		if err := change(&c); err != nil {
 			return err
 		}
 		t.credentials[id] = c
+		t.record(id, c.AccountID(), credential.Updated, credential.OK)
 		updated = c
 		return nil
 	})
@@ -117,12 +129,24 @@ func (r credentialRepo) Update(ctx context.Context, sess user.Session, id domain
 
 func (r credentialRepo) Delete(ctx context.Context, sess user.Session, id domain.ID) error {
 	return r.s.transact(ctx, sess, func(t *txn) error {
-		if _, err := t.credential(id); err != nil {
+		c, err := t.credential(id)
+		if err != nil {
 			return err
 		}
+		if err := t.actor.MayTouchSecrets(); err != nil {
+			return t.refuse(id, c.AccountID(), credential.Deleted, err)
+		}
 		delete(t.credentials, id)
+		t.record(id, c.AccountID(), credential.Deleted, credential.OK)
 		return nil
 	})
+}
+
+// refuse records a refused change and keeps only that record.
+func (t *txn) refuse(credentialID, accountID domain.ID, action credential.Action, why error) error {
+	t.record(credentialID, accountID, action, credential.Refused)
+	t.keep = true
+	return why
 }
 
 func (t *txn) credential(id domain.ID) (credential.Credential, error) {

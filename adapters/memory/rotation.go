@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/brokerly/accounts/domain"
+	"github.com/brokerly/accounts/domain/credential"
 	"github.com/brokerly/accounts/ports"
 )
 
@@ -28,7 +29,7 @@ func (s *Store) Stale(_ context.Context, primaryKeyID string, after domain.ID, l
 	return out, nil
 }
 
-func (s *Store) Reseal(_ context.Context, old, resealed ports.SealedPair) (bool, error) {
+func (s *Store) Reseal(ctx context.Context, old, resealed ports.SealedPair) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.credentials[old.CredentialID]
@@ -38,7 +39,22 @@ func (s *Store) Reseal(_ context.Context, old, resealed ports.SealedPair) (bool,
 	}
 	c.Reseal(resealed.APIKey, resealed.SecretKey)
 	s.credentials[c.ID()] = c
+	s.append([]credential.Event{rotationEvent(ctx, c, credential.Rotated, credential.OK)})
 	return true, nil
+}
+
+func (s *Store) OpenFailed(ctx context.Context, p ports.SealedPair) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.credentials[p.CredentialID]; ok && c.Owner() == p.Owner {
+		s.append([]credential.Event{rotationEvent(ctx, c, credential.OpenFailed, credential.Failed)})
+	}
+	return nil
+}
+
+func rotationEvent(ctx context.Context, c credential.Credential, action credential.Action, outcome credential.Outcome) credential.Event {
+	return credential.Event{CredentialID: c.ID(), AccountID: c.AccountID(), Owner: c.Owner(),
+		Action: action, Outcome: outcome, RequestID: ports.RequestID(ctx)}
 }
 
 func sameSealed(keyA string, ctA []byte, keyB string, ctB []byte) bool {

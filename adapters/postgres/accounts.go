@@ -103,11 +103,11 @@ func (r *AccountRepo) Add(ctx context.Context, s user.Session, open ports.OpenAc
 		if err := tx.run(ctx, "resolve session"); err != nil {
 			return err
 		}
-		a, err := open(tx.owner)
+		a, err := open(tx.actor.User)
 		if err != nil {
 			return err
 		}
-		if err := ownedBy(a, tx.owner); err != nil {
+		if err := ownedBy(a, tx.actor.User); err != nil {
 			return err
 		}
 		if err := tx.run(ctx, "add account", &statement{sql: insertAccountSQL, args: accountArgs(a)}); err != nil {
@@ -136,11 +136,11 @@ func (r *AccountRepo) AddIfAbsent(ctx context.Context, s user.Session, open port
 			stored = existing[0]
 			return nil
 		}
-		a, err := open(tx.owner)
+		a, err := open(tx.actor.User)
 		if err != nil {
 			return err
 		}
-		if err := ownedBy(a, tx.owner); err != nil {
+		if err := ownedBy(a, tx.actor.User); err != nil {
 			return err
 		}
 		var inserted []account.Account

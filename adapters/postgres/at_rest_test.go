@@ -195,7 +195,7 @@ func storeSealedCanary(t *testing.T, db *postgres.DB, cipher ports.Cipher, s use
 	}
 	c, err := credential.New(draft, seal(credential.FieldAPIKey, canaryAPIKey), seal(credential.FieldSecretKey, canarySecret))
 	require.NoError(t, err)
-	stored, err := postgres.NewCredentialRepo(db).Add(testContext(t), s, credential.DefaultPerAccount, func(user.ID) (credential.Credential, error) { return c, nil })
+	stored, err := postgres.NewCredentialRepo(db).Add(testContext(t), s, c.AccountID(), credential.DefaultPerAccount, func(user.ID) (credential.Credential, error) { return c, nil })
 	require.NoError(t, err)
 	return stored
 }

@@ -34,17 +34,39 @@ const (
 	// concurrent stores under one account queue on it, and each counts what the ones before
 	// it committed (READ COMMITTED takes a new snapshot per statement). The lock's SELECT
 	// also says whether the account is the user's at all.
-	lockAccountSQL      = `SELECT 1 FROM user_accounts WHERE id = $1 AND user_id = ` + currentUserSQL + ` FOR UPDATE`
-	insertCredentialSQL = `INSERT INTO user_credentials (` + credentialColumns + `)
+	lockAccountSQL = `SELECT 1 FROM user_accounts WHERE id = $1 AND user_id = ` + currentUserSQL + ` FOR UPDATE`
+)
+
+var (
+	// Each change writes its event in the same statement (a data-modifying CTE), so the
+	// event exists exactly when the change does. The event's impersonated_by is the
+	// database's to fill in (migration 009).
+	insertCredentialSQL = `WITH added AS (
+		INSERT INTO user_credentials (` + credentialColumns + `)
 		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13
-		WHERE (SELECT count(*) FROM user_credentials WHERE user_account_id = $2 AND user_id = ` + currentUserSQL + `) < $14`
+		WHERE (SELECT count(*) FROM user_credentials WHERE user_account_id = $2 AND user_id = ` + currentUserSQL + `) < $14
+		RETURNING id, user_account_id, user_id
+	)` + eventFrom("added", "$15", literal(credential.Stored), literal(credential.OK), "$16")
 	// Only what an aggregate can change is written back.
-	updateCredentialSQL = `UPDATE user_credentials SET nickname = $2, is_active = $3,
-		api_key_key_id = $4, api_key_ciphertext = $5, secret_key_key_id = $6, secret_key_ciphertext = $7,
-		updated_at = $8
+	updateCredentialSQL = `WITH changed AS (
+		UPDATE user_credentials SET nickname = $2, is_active = $3,
+			api_key_key_id = $4, api_key_ciphertext = $5, secret_key_key_id = $6, secret_key_ciphertext = $7,
+			updated_at = $8
 		WHERE id = $1 AND user_id = ` + currentUserSQL + `
-		RETURNING id`
-	deleteCredentialSQL = `DELETE FROM user_credentials WHERE id = $1 AND user_id = ` + currentUserSQL
+		RETURNING id, user_account_id, user_id
+	)` + eventFrom("changed", "$9", literal(credential.Updated), literal(credential.OK), "$10")
+	deleteCredentialSQL = `WITH gone AS (
+		DELETE FROM user_credentials WHERE id = $1 AND user_id = ` + currentUserSQL + `
+		RETURNING id, user_account_id, user_id
+	)` + eventFrom("gone", "$2", literal(credential.Deleted), literal(credential.OK), "$3")
+	// A refusal names the credential (or, for a store, the account) only if it is the
+	// user's: for anything else the caller gets domain.ErrNotFound and nothing is written.
+	refuseCredentialSQL = `WITH target AS (
+		SELECT id, user_account_id, user_id FROM user_credentials WHERE id = $3 AND user_id = ` + currentUserSQL + `
+	)` + eventFrom("target", "$1", "$4", literal(credential.Refused), "$2")
+	refuseStoreSQL = `WITH target AS (
+		SELECT NULL::uuid AS id, id AS user_account_id, user_id FROM user_accounts WHERE id = $3 AND user_id = ` + currentUserSQL + `
+	)` + eventFrom("target", "$1", literal(credential.Stored), literal(credential.Refused), "$2")
 )
 
 // credentialRow is the user_credentials row; it never leaves this package.
@@ -170,35 +192,39 @@ func (r *CredentialRepo) Get(ctx context.Context, s user.Session, id domain.ID) 
 }
 
 // Add needs the owner to seal: one round trip resolves the session, the next locks the
-// account, counts its credentials and inserts, in one implicit transaction. The account
-// is the user's only if the lock finds it (another user's, or none, is domain.ErrNotFound,
-// the answer the caller gets for any account it may not see); the composite foreign key
-// (user_account_id, user_id) refuses the rest.
-func (r *CredentialRepo) Add(ctx context.Context, s user.Session, perAccount int, build ports.NewCredential) (credential.Credential, error) {
+// account, counts its credentials and inserts the credential and its event, in one
+// implicit transaction. The account is the user's only if the lock finds it (another
+// user's, or none, is domain.ErrNotFound, the answer the caller gets for any account it
+// may not see); the composite foreign key (user_account_id, user_id) refuses the rest. An
+// impersonated session is refused before anything is sealed.
+func (r *CredentialRepo) Add(ctx context.Context, s user.Session, accountID domain.ID, perAccount int, build ports.NewCredential) (credential.Credential, error) {
 	var added credential.Credential
 	err := r.db.transact(ctx, asUser(s), eachRun, func(ctx context.Context, tx *txn) error {
 		if err := tx.run(ctx, "resolve session"); err != nil {
 			return err
 		}
-		c, err := build(tx.owner)
+		if err := tx.actor.MayTouchSecrets(); err != nil {
+			return refuse(ctx, tx, refuseStoreSQL, []any{uuidArg(accountID)}, err, fmt.Sprintf("account %s", accountID))
+		}
+		c, err := build(tx.actor.User)
 		if err != nil {
 			return err
 		}
-		if c.Owner() != tx.owner {
+		if c.Owner() != tx.actor.User || c.AccountID() != accountID {
 			// The same answer row-level security would give (42501), before the database has to.
-			return fmt.Errorf("postgres: credential for another user: %w", domain.ErrNotFound)
+			return fmt.Errorf("postgres: credential for another user or account: %w", domain.ErrNotFound)
 		}
 		locked := 0
-		insert := &statement{sql: insertCredentialSQL, args: append(credentialArgs(c), perAccount)}
+		insert := &statement{sql: insertCredentialSQL, args: append(credentialArgs(c), perAccount, newEventID(), ports.RequestID(ctx))}
 		err = tx.run(ctx, "add credential",
-			&statement{sql: lockAccountSQL, args: []any{uuidArg(c.AccountID())}, read: countRows(&locked)}, insert)
+			&statement{sql: lockAccountSQL, args: []any{uuidArg(accountID)}, read: countRows(&locked)}, insert)
 		switch {
 		case err != nil:
 			return err
 		case locked == 0:
-			return fmt.Errorf("account %s: %w", c.AccountID(), domain.ErrNotFound)
+			return fmt.Errorf("account %s: %w", accountID, domain.ErrNotFound)
 		case insert.tag.RowsAffected() == 0:
-			return fmt.Errorf("account %s: %w", c.AccountID(), credential.ErrLimitReached)
+			return fmt.Errorf("account %s: %w", accountID, credential.ErrLimitReached)
 		}
 		added = c
 		return nil
@@ -207,15 +233,22 @@ func (r *CredentialRepo) Add(ctx context.Context, s user.Session, perAccount int
 }
 
 // Update locks the row (SELECT ... FOR UPDATE) in the first round trip, lets change modify
-// the aggregate, and writes back the columns an aggregate can change together with the
-// COMMIT in the second. Concurrent updates of one credential queue on the lock instead of
-// overwriting each other; lock_timeout bounds the wait. When change fails nothing is
-// written.
+// the aggregate, and writes back the columns an aggregate can change, with the event,
+// together with the COMMIT in the second. Concurrent updates of one credential queue on
+// the lock instead of overwriting each other; lock_timeout bounds the wait. When change
+// fails nothing is written; an impersonated session writes only its refusal.
 func (r *CredentialRepo) Update(ctx context.Context, s user.Session, id domain.ID, change func(*credential.Credential) error) (credential.Credential, error) {
 	var updated credential.Credential
 	err := r.db.transact(ctx, asUser(s), oneTx, func(ctx context.Context, tx *txn) error {
 		c, err := load(ctx, tx, id, lockCredentialSQL, "lock credential")
 		if err != nil {
+			return err
+		}
+		if err := tx.actor.MayTouchSecrets(); err != nil {
+			refusal := &statement{sql: refuseCredentialSQL, args: []any{newEventID(), ports.RequestID(ctx), uuidArg(id), credential.Updated.String()}}
+			if cerr := tx.commit(ctx, refusal); cerr != nil {
+				return cerr
+			}
 			return err
 		}
 		before := c
@@ -227,14 +260,13 @@ func (r *CredentialRepo) Update(ctx context.Context, s user.Session, id domain.I
 			// Only a wholesale *c = other can do this; the aggregate offers no way to.
 			return fmt.Errorf("postgres: update credential %s: the change replaced fields that never change", id)
 		}
-		rows := 0
 		st := &statement{sql: updateCredentialSQL, args: []any{uuidArg(id), c.Nickname().String(), c.Active(),
-			c.APIKey().KeyID, c.APIKey().Ciphertext, c.SecretKey().KeyID, c.SecretKey().Ciphertext, c.UpdatedAt()},
-			read: countRows(&rows)}
+			c.APIKey().KeyID, c.APIKey().Ciphertext, c.SecretKey().KeyID, c.SecretKey().Ciphertext, c.UpdatedAt(),
+			newEventID(), ports.RequestID(ctx)}}
 		if err := tx.commit(ctx, st); err != nil {
 			return err
 		}
-		if rows != 1 {
+		if st.tag.RowsAffected() != 1 {
 			return fmt.Errorf("postgres: update credential %s: the locked row changed no row", id)
 		}
 		updated = c
@@ -243,16 +275,37 @@ func (r *CredentialRepo) Update(ctx context.Context, s user.Session, id domain.I
 	return updated, err
 }
 
-// Delete is one round trip.
+// Delete is one round trip: the delete and its event. Row-level security keeps an
+// impersonated session from deleting (migration 009); the context statement has told us
+// it is one, and a second round trip records the refusal.
 func (r *CredentialRepo) Delete(ctx context.Context, s user.Session, id domain.ID) error {
 	return r.db.transact(ctx, asUser(s), eachRun, func(ctx context.Context, tx *txn) error {
-		st := &statement{sql: deleteCredentialSQL, args: []any{uuidArg(id)}}
+		st := &statement{sql: deleteCredentialSQL, args: []any{uuidArg(id), newEventID(), ports.RequestID(ctx)}}
 		if err := tx.run(ctx, "delete credential", st); err != nil {
 			return err
+		}
+		if err := tx.actor.MayTouchSecrets(); err != nil {
+			return refuse(ctx, tx, refuseCredentialSQL, []any{uuidArg(id), credential.Deleted.String()}, err, fmt.Sprintf("credential %s", id))
 		}
 		return oneRow(st.tag, id)
 	})
 }
+
+// refuse records an impersonated session's refused change, naming the target (args, after
+// the event id and request id) if it is the user's, and returns why: refusal, or
+// domain.ErrNotFound for a target the user does not have.
+func refuse(ctx context.Context, tx *txn, sql string, args []any, refusal error, target string) error {
+	st := &statement{sql: sql, args: append([]any{newEventID(), ports.RequestID(ctx)}, args...)}
+	if err := tx.run(ctx, "record refusal", st); err != nil {
+		return err
+	}
+	if st.tag.RowsAffected() == 0 {
+		return fmt.Errorf("%s: %w", target, domain.ErrNotFound)
+	}
+	return refusal
+}
+
+func newEventID() pgtype.UUID { return uuidArg(domain.NewID(time.Now())) }
 
 // load reads one of the user's credentials with query (which may lock it).
 func load(ctx context.Context, tx *txn, id domain.ID, query, op string) (credential.Credential, error) {

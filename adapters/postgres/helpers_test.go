@@ -159,7 +159,7 @@ func addCredential(t *testing.T, db *postgres.DB, s user.Session, acc account.Ac
 	require.NoError(t, err)
 	c, err := credential.New(draft, randomSealed("k1"), randomSealed("k1"))
 	require.NoError(t, err)
-	stored, err := postgres.NewCredentialRepo(db).Add(testContext(t), s, credential.DefaultPerAccount, func(user.ID) (credential.Credential, error) { return c, nil })
+	stored, err := postgres.NewCredentialRepo(db).Add(testContext(t), s, acc.ID(), credential.DefaultPerAccount, func(user.ID) (credential.Credential, error) { return c, nil })
 	require.NoError(t, err)
 	return stored
 }

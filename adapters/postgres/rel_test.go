@@ -40,7 +40,7 @@ func TestRel24_NoUniquenessSideChannel(t *testing.T) {
 			return account.New(owner, name, time.Now())
 		})
 		require.NoError(t, err, "user %s reuses the other's account name", u)
-		_, err = postgres.NewCredentialRepo(db).Add(ctx, s, credential.DefaultPerAccount, func(owner user.ID) (credential.Credential, error) {
+		_, err = postgres.NewCredentialRepo(db).Add(ctx, s, acc.ID(), credential.DefaultPerAccount, func(owner user.ID) (credential.Credential, error) {
 			draft, err := credential.NewDraft(acc.ID(), owner, credential.Alpaca, credential.Paper, &nick, time.Now())
 			if err != nil {
 				return credential.Credential{}, err
@@ -92,7 +92,7 @@ func TestRel25_PolicyFunctionsAreWrapped(t *testing.T) {
 		return err
 	}))
 	call := regexp.MustCompile(`current_setting\(`)
-	wrapped := regexp.MustCompile(`\( SELECT NULLIF\(current_setting\('app\.current_user_id'::text, true\), ''::text\) AS "nullif"\)`)
+	wrapped := regexp.MustCompile(`\( SELECT NULLIF\(current_setting\('app\.(current_user_id|impersonated_by)'::text, true\), ''::text\) AS "nullif"\)`)
 	checked := 0
 	for _, p := range policies {
 		for _, expr := range []string{p.Qual, p.Check} {

@@ -15,19 +15,26 @@ import (
 
 // The rotation queries name exactly the user_credentials columns accounts_rotator may read
 // and write, so none of them can ask for a nickname, an account or a flag.
-const (
+var (
 	sealedColumns = `id, user_id, api_key_key_id, api_key_ciphertext, secret_key_key_id, secret_key_ciphertext`
 
 	staleCredentialsSQL = `SELECT ` + sealedColumns + ` FROM user_credentials
 		WHERE (api_key_key_id <> $1 OR secret_key_key_id <> $1) AND id > $2
 		ORDER BY id LIMIT $3`
 	// resealSQL is a compare-and-swap: the row changes only if it still holds exactly the
-	// values read (both key ids and both ciphertexts, for the same owner).
-	resealSQL = `UPDATE user_credentials
+	// values read (both key ids and both ciphertexts, for the same owner), and records its
+	// "rotated" event in the same statement.
+	resealSQL = `WITH swapped AS (
+		UPDATE user_credentials
 		SET api_key_key_id = $3, api_key_ciphertext = $4, secret_key_key_id = $5, secret_key_ciphertext = $6
 		WHERE id = $1 AND user_id = $2
 		  AND api_key_key_id = $7 AND api_key_ciphertext = $8
-		  AND secret_key_key_id = $9 AND secret_key_ciphertext = $10`
+		  AND secret_key_key_id = $9 AND secret_key_ciphertext = $10
+		RETURNING id, user_account_id, user_id
+	)` + eventFrom("swapped", "$11", literal(credential.Rotated), literal(credential.OK), "$12")
+	openFailedSQL = `WITH target AS (
+		SELECT id, user_account_id, user_id FROM user_credentials WHERE id = $3 AND user_id = $4
+	)` + eventFrom("target", "$1", literal(credential.OpenFailed), literal(credential.Failed), "$2")
 )
 
 // RotationStore reaches every user's sealed values for key rotation. It never runs as
@@ -78,6 +85,7 @@ func (s *RotationStore) Reseal(ctx context.Context, old, resealed ports.SealedPa
 		uuidArg(old.CredentialID), old.Owner.String(),
 		resealed.APIKey.KeyID, resealed.APIKey.Ciphertext, resealed.SecretKey.KeyID, resealed.SecretKey.Ciphertext,
 		old.APIKey.KeyID, old.APIKey.Ciphertext, old.SecretKey.KeyID, old.SecretKey.Ciphertext,
+		newEventID(), ports.RequestID(ctx),
 	}}
 	err := s.db.transact(ctx, asRotator, eachRun, func(ctx context.Context, tx *txn) error {
 		return tx.run(ctx, "reseal credential", st)
@@ -86,6 +94,14 @@ func (s *RotationStore) Reseal(ctx context.Context, old, resealed ports.SealedPa
 		return false, err
 	}
 	return st.tag.RowsAffected() == 1, nil
+}
+
+// OpenFailed records that a pair did not open during rotation (it stays as it is).
+func (s *RotationStore) OpenFailed(ctx context.Context, p ports.SealedPair) error {
+	return s.db.transact(ctx, asRotator, eachRun, func(ctx context.Context, tx *txn) error {
+		return tx.run(ctx, "record failed open", &statement{sql: openFailedSQL,
+			args: []any{newEventID(), ports.RequestID(ctx), uuidArg(p.CredentialID), p.Owner.String()}})
+	})
 }
 
 func readSealedPairs(out *[]ports.SealedPair) func(pgx.Rows) error {

@@ -59,7 +59,8 @@ func TestRLSRotatorGrants(t *testing.T) {
 		}
 		return rows.Err()
 	}))
-	require.Equal(t, []string{"id", "user_id", "api_key_key_id", "api_key_ciphertext", "secret_key_key_id", "secret_key_ciphertext"}, readable)
+	// user_account_id since migration 009: each "rotated" event names the account.
+	require.Equal(t, []string{"id", "user_account_id", "user_id", "api_key_key_id", "api_key_ciphertext", "secret_key_key_id", "secret_key_ciphertext"}, readable)
 	require.Equal(t, []string{"api_key_key_id", "api_key_ciphertext", "secret_key_key_id", "secret_key_ciphertext"}, writable)
 }
 
@@ -98,7 +99,7 @@ func TestRLSRotatorSeesEveryRowButOnlyTheSealedColumns(t *testing.T) {
 		for _, stmt := range []string{
 			`SELECT nickname FROM user_credentials`,
 			`SELECT * FROM user_credentials`,
-			`SELECT user_account_id FROM user_credentials`,
+			`SELECT nickname, user_account_id FROM user_credentials`,
 			`SELECT count(*) FROM user_credentials WHERE is_active`,
 			`UPDATE user_credentials SET nickname = 'x'`,
 			`UPDATE user_credentials SET user_id = 'x'`,

@@ -20,7 +20,7 @@ func (r *SessionRepo) Resolve(ctx context.Context, s user.Session) (user.ID, err
 		if err := tx.run(ctx, "resolve session"); err != nil {
 			return err
 		}
-		owner = tx.owner
+		owner = tx.actor.User
 		return nil
 	})
 	return owner, err

@@ -52,39 +52,48 @@ func guards(mode txMode) string {
 }
 
 // sessionContextSQL is the first statement of every transaction a user's session acts in,
-// and the only place a session is resolved. Its scalar subquery runs as the login role
+// and the only place a session is resolved. Its subquery runs as the login role
 // (permissions are checked when the statement starts): it finds the session with the
-// token $1 that is unexpired and whose user exists and is not banned — Better Auth's admin
-// plugin adds "banned" and "banExpires", and to_jsonb reads them where they exist and
-// yields NULL where they do not. The user becomes app.current_user_id, and only then does
-// the role drop to accounts_app for the rest of the transaction. A token that resolves to
-// no one makes accounts_no_session() (migration 008) raise SQLSTATE 28000: the transaction
-// aborts and nothing queued after this statement runs. set_config(..., true) is SET LOCAL:
-// everything ends with the transaction, so nothing leaks through the pool or a
-// transaction-pooling PgBouncer. One text per mode, built once.
+// token $1 that is unexpired and whose user exists and is not banned. Better Auth's admin
+// plugin adds "banned" and "banExpires" to the user and "impersonatedBy" to the session;
+// to_jsonb reads them where they exist and yields NULL where they do not, so the service
+// works with and without the plugin, and sees it the moment its migration runs. The user
+// becomes app.current_user_id and the impersonating admin app.impersonated_by ('' for
+// none), and only then does the role drop to accounts_app for the rest of the
+// transaction. A token that resolves to no one makes accounts_no_session() (migration 008)
+// raise SQLSTATE 28000: the transaction aborts and nothing queued after this statement
+// runs. set_config(..., true) is SET LOCAL: everything ends with the transaction, so
+// nothing leaks through the pool or a transaction-pooling PgBouncer. The aggregate makes
+// one row of none; the token is unique, so max picks the only one. One text per mode,
+// built once.
 var sessionContextSQL = [...]string{eachRun: sessionContext(eachRun), oneTx: sessionContext(oneTx)}
 
 func sessionContext(mode txMode) string {
-	return `SELECT set_config('app.current_user_id', coalesce((
-		SELECT s."userId" FROM public."session" s JOIN public."user" u ON u.id = s."userId"
+	return `SELECT set_config('app.current_user_id', coalesce(max(live.user_id), public.accounts_no_session()), true),
+	set_config('app.impersonated_by', coalesce(max(live.impersonated_by), ''), true),
+	set_config('role', 'accounts_app', true)` + guards(mode) + `
+	FROM (
+		SELECT s."userId" AS user_id, to_jsonb(s) ->> 'impersonatedBy' AS impersonated_by
+		FROM public."session" s JOIN public."user" u ON u.id = s."userId"
 		WHERE s.token = $1 AND s."expiresAt" > now()
 		  AND (to_jsonb(u) ->> 'banned' IS DISTINCT FROM 'true'
 		       OR (to_jsonb(u) ->> 'banExpires')::timestamptz <= now())
-	), public.accounts_no_session()), true),
-	set_config('role', 'accounts_app', true)` + guards(mode)
+	) live`
 }
 
 // roleContextSQL starts the transactions that act for no user (key rotation, the audit's
-// probe): the role $1 and an empty user, which the policies treat as "no rows".
+// probe): the role $1, and an empty user and impersonator, which the policies treat as
+// "no rows" and "nobody".
 var roleContextSQL = [...]string{eachRun: roleContext(eachRun), oneTx: roleContext(oneTx)}
 
 func roleContext(mode txMode) string {
 	return `SELECT set_config('role', $1, true),
-	set_config('app.current_user_id', '', true)` + guards(mode)
+	set_config('app.current_user_id', '', true),
+	set_config('app.impersonated_by', '', true)` + guards(mode)
 }
 
 // contextColumns is how many columns sessionContextSQL returns in each mode.
-var contextColumns = [...]int{eachRun: 4, oneTx: 5}
+var contextColumns = [...]int{eachRun: 5, oneTx: 6}
 
 // currentUserSQL is how every user-scoped query filters on its own user, besides the
 // policies (design rule 4): the value the context statement set.
@@ -139,8 +148,8 @@ type txn struct {
 	conn  *pgx.Conn
 	scope scope
 	mode  txMode
-	// owner is the user the session resolved to, once a context statement has run.
-	owner user.ID
+	// actor is whom the session resolved to, once a context statement has run.
+	actor user.Actor
 	open  bool // oneTx: BEGIN has been sent and neither COMMIT nor ROLLBACK yet
 }
 
@@ -259,22 +268,36 @@ func (tx *txn) queueContext(b *pgx.Batch) {
 		return
 	}
 	b.Queue(sessionContextSQL[tx.mode], tx.scope.session.Token()).QueryRow(func(row pgx.Row) error {
-		var owner string
-		dest := [5]any{&owner} // the other columns echo the settings: skipped
+		var owner, admin string
+		dest := [6]any{&owner, &admin} // the other columns echo the settings: skipped
 		if err := row.Scan(dest[:contextColumns[tx.mode]]...); err != nil {
 			return err
 		}
-		id, err := user.ParseID(owner)
+		actor, err := parseActor(owner, admin)
 		if err != nil {
-			return fmt.Errorf("postgres: the session resolved to an unusable user id: %w", err)
+			return err
 		}
-		if !tx.owner.IsZero() && tx.owner != id {
+		if !tx.actor.User.IsZero() && tx.actor != actor {
 			return fmt.Errorf("postgres: the session resolved to another user than before")
 		}
-		tx.owner = id
-		tx.scope.session.Resolved(id)
+		tx.actor = actor
+		tx.scope.session.Resolved(actor)
 		return nil
 	})
+}
+
+func parseActor(owner, admin string) (user.Actor, error) {
+	id, err := user.ParseID(owner)
+	if err != nil {
+		return user.Actor{}, fmt.Errorf("postgres: the session resolved to an unusable user id: %w", err)
+	}
+	a := user.Actor{User: id}
+	if admin != "" {
+		if a.ImpersonatedBy, err = user.ParseID(admin); err != nil {
+			return user.Actor{}, fmt.Errorf("postgres: the session's impersonatedBy is an unusable user id: %w", err)
+		}
+	}
+	return a, nil
 }
 
 // abandon rolls back a transaction that was neither committed nor rolled back: fn failed

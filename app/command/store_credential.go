@@ -52,7 +52,7 @@ func (h StoreCredentialHandler) Handle(ctx context.Context, cmd StoreCredential)
 		return credential.Credential{}, fmt.Errorf("store credential: account %s: %w", in.accountID, domain.ErrNotFound)
 	}
 	now := h.clock.Now()
-	cred, err := h.credentials.Add(ctx, cmd.Session, h.perAccount, func(owner user.ID) (credential.Credential, error) {
+	cred, err := h.credentials.Add(ctx, cmd.Session, in.accountID, h.perAccount, func(owner user.ID) (credential.Credential, error) {
 		draft, err := credential.NewDraft(in.accountID, owner, in.kind, in.env, in.nickname, now)
 		if err != nil {
 			return credential.Credential{}, err

@@ -23,32 +23,30 @@ type BrokerAccountData struct {
 }
 
 type AccountDataHandler struct {
-	credentials ports.CredentialRepository
-	cipher      ports.Cipher
-	broker      ports.Broker
-	budget      ports.BrokerBudget
-	clock       ports.Clock
+	call  brokerCall
+	clock ports.Clock
 }
 
-func NewAccountDataHandler(credentials ports.CredentialRepository, cipher ports.Cipher, broker ports.Broker, budget ports.BrokerBudget, clock ports.Clock) AccountDataHandler {
-	if credentials == nil || cipher == nil || broker == nil || budget == nil || clock == nil {
-		panic("query: AccountDataHandler needs a credential repository, a cipher, a broker, a broker budget and a clock")
+func NewAccountDataHandler(credentials ports.CredentialRepository, trail ports.CredentialTrail, cipher ports.Cipher, broker ports.Broker, budget ports.BrokerBudget, clock ports.Clock) AccountDataHandler {
+	if clock == nil {
+		panic("query: AccountDataHandler needs a clock")
 	}
-	return AccountDataHandler{credentials: credentials, cipher: cipher, broker: broker, budget: budget, clock: clock}
+	return AccountDataHandler{call: newBrokerCall(credentials, trail, cipher, budget, broker), clock: clock}
 }
 
 // Handle fails with ports.ErrBrokerRejected or ports.ErrBrokerFailed when the broker
 // does not answer with the account: either way there is no data to show. It fails with
 // ports.ErrRateLimited, asking nothing of the broker, when the credential's owner has
-// spent their broker budget.
+// spent their broker budget, and with user.ErrImpersonated for an impersonating admin.
 func (h AccountDataHandler) Handle(ctx context.Context, q AccountData) (BrokerAccountData, error) {
-	pair, err := unsealForBroker(ctx, h.credentials, h.cipher, h.budget, q.Session, q.CredentialID)
+	var out BrokerAccountData
+	err := h.call.run(ctx, q.Session, q.CredentialID, credential.AccountDataRead, func(ctx context.Context, broker ports.Broker, pair keyPair) error {
+		acc, err := broker.Account(ctx, pair.env, pair.apiKey, pair.secretKey)
+		out = BrokerAccountData{Environment: pair.env, Account: acc, RetrievedAt: h.clock.Now().UTC()}
+		return err
+	})
 	if err != nil {
 		return BrokerAccountData{}, fmt.Errorf("account data: %w", err)
 	}
-	acc, err := h.broker.Account(ctx, pair.env, pair.apiKey, pair.secretKey)
-	if err != nil {
-		return BrokerAccountData{}, fmt.Errorf("account data: %w", err)
-	}
-	return BrokerAccountData{Environment: pair.env, Account: acc, RetrievedAt: h.clock.Now().UTC()}, nil
+	return out, nil
 }

@@ -18,8 +18,8 @@ import (
 func TestBrokerCallsSpendTheOwnersBudget(t *testing.T) {
 	f := newFixture(t)
 	f.budget.Limit(2, 1500*time.Millisecond)
-	validate := query.NewValidateCredentialHandler(f.store.Credentials(), f.cipher, f.broker, f.budget)
-	data := query.NewAccountDataHandler(f.store.Credentials(), f.cipher, f.broker, f.budget, f.clock)
+	validate := query.NewValidateCredentialHandler(f.store.Credentials(), f.store.Trail(), f.cipher, f.broker, f.budget)
+	data := query.NewAccountDataHandler(f.store.Credentials(), f.store.Trail(), f.cipher, f.broker, f.budget, f.clock)
 	alice := f.store.SignIn(f.alice)
 	c := f.add(t, "AKGOOD", "good-secret", "paper")
 

@@ -120,7 +120,7 @@ func TestListCredentialsRefusesBadLimitsAndCursors(t *testing.T) {
 
 func TestValidateCredential(t *testing.T) {
 	f := newFixture(t)
-	validate := query.NewValidateCredentialHandler(f.store.Credentials(), f.cipher, f.broker, f.budget)
+	validate := query.NewValidateCredentialHandler(f.store.Credentials(), f.store.Trail(), f.cipher, f.broker, f.budget)
 
 	good := f.add(t, "AKGOOD", "good-secret", "live")
 	v, err := validate.Handle(context.Background(), query.ValidateCredential{Session: f.store.SignIn(f.alice), CredentialID: good.ID().String()})
@@ -143,7 +143,7 @@ func TestValidateCredential(t *testing.T) {
 
 func TestValidateCredentialRefusals(t *testing.T) {
 	f := newFixture(t)
-	validate := query.NewValidateCredentialHandler(f.store.Credentials(), f.cipher, f.broker, f.budget)
+	validate := query.NewValidateCredentialHandler(f.store.Credentials(), f.store.Trail(), f.cipher, f.broker, f.budget)
 	c := f.add(t, "AKGOOD", "good-secret", "")
 
 	_, err := validate.Handle(context.Background(), query.ValidateCredential{Session: f.store.SignIn(f.bob), CredentialID: c.ID().String()})
@@ -166,7 +166,7 @@ func TestUndecryptableCredentialFailsClosed(t *testing.T) {
 	c := f.add(t, "AKGOOD", "good-secret", "")
 	f.cipher.Forget("k1")
 
-	_, err := query.NewAccountDataHandler(f.store.Credentials(), f.cipher, f.broker, f.budget, f.clock).Handle(context.Background(),
+	_, err := query.NewAccountDataHandler(f.store.Credentials(), f.store.Trail(), f.cipher, f.broker, f.budget, f.clock).Handle(context.Background(),
 		query.AccountData{Session: f.store.SignIn(f.alice), CredentialID: c.ID().String()})
 	require.ErrorIs(t, err, ports.ErrUndecryptable)
 	require.Contains(t, err.Error(), c.ID().String(), "the log line names the credential")
@@ -176,7 +176,7 @@ func TestUndecryptableCredentialFailsClosed(t *testing.T) {
 func TestAccountData(t *testing.T) {
 	f := newFixture(t)
 	c := f.add(t, "AKGOOD", "good-secret", "paper")
-	data := query.NewAccountDataHandler(f.store.Credentials(), f.cipher, f.broker, f.budget, f.clock)
+	data := query.NewAccountDataHandler(f.store.Credentials(), f.store.Trail(), f.cipher, f.broker, f.budget, f.clock)
 
 	got, err := data.Handle(context.Background(), query.AccountData{Session: f.store.SignIn(f.alice), CredentialID: c.ID().String()})
 	require.NoError(t, err)

@@ -24,33 +24,28 @@ type Validation struct {
 }
 
 type ValidateCredentialHandler struct {
-	credentials ports.CredentialRepository
-	cipher      ports.Cipher
-	broker      ports.Broker
-	budget      ports.BrokerBudget
+	call brokerCall
 }
 
-func NewValidateCredentialHandler(credentials ports.CredentialRepository, cipher ports.Cipher, broker ports.Broker, budget ports.BrokerBudget) ValidateCredentialHandler {
-	if credentials == nil || cipher == nil || broker == nil || budget == nil {
-		panic("query: ValidateCredentialHandler needs a credential repository, a cipher, a broker and a broker budget")
-	}
-	return ValidateCredentialHandler{credentials: credentials, cipher: cipher, broker: broker, budget: budget}
+func NewValidateCredentialHandler(credentials ports.CredentialRepository, trail ports.CredentialTrail, cipher ports.Cipher, broker ports.Broker, budget ports.BrokerBudget) ValidateCredentialHandler {
+	return ValidateCredentialHandler{call: newBrokerCall(credentials, trail, cipher, budget, broker)}
 }
 
 // Handle fails with ports.ErrRateLimited, asking nothing of the broker, when the
-// credential's owner has spent their broker budget.
+// credential's owner has spent their broker budget, and with user.ErrImpersonated for an
+// impersonating admin.
 func (h ValidateCredentialHandler) Handle(ctx context.Context, q ValidateCredential) (Validation, error) {
-	pair, err := unsealForBroker(ctx, h.credentials, h.cipher, h.budget, q.Session, q.CredentialID)
-	if err != nil {
-		return Validation{}, fmt.Errorf("validate credential: %w", err)
-	}
-	_, err = h.broker.Account(ctx, pair.env, pair.apiKey, pair.secretKey)
+	var env credential.Environment
+	err := h.call.run(ctx, q.Session, q.CredentialID, credential.Validated, func(ctx context.Context, broker ports.Broker, pair keyPair) error {
+		env = pair.env
+		_, err := broker.Account(ctx, pair.env, pair.apiKey, pair.secretKey)
+		return err
+	})
 	switch {
-	case errors.Is(err, ports.ErrBrokerRejected):
+	case errors.Is(err, ports.ErrBrokerRejected) && !errors.Is(err, errRecord):
 		return Validation{Valid: false, Message: "The broker rejected these credentials"}, nil
 	case err != nil:
 		return Validation{}, fmt.Errorf("validate credential: %w", err)
 	}
-	env := pair.env
 	return Validation{Valid: true, Message: "Credentials are valid", Environment: &env}, nil
 }

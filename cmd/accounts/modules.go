@@ -27,6 +27,7 @@ var postgresModule = fx.Module("postgres",
 		fx.Annotate(postgres.NewSessionRepo, fx.As(new(ports.Sessions))),
 		fx.Annotate(postgres.NewAccountRepo, fx.As(new(ports.AccountRepository))),
 		fx.Annotate(postgres.NewCredentialRepo, fx.As(new(ports.CredentialRepository))),
+		fx.Annotate(postgres.NewCredentialTrail, fx.As(new(ports.CredentialTrail))),
 	),
 )
 
@@ -74,8 +75,8 @@ var brokerModule = fx.Module("alpaca",
 
 var appModule = fx.Module("app",
 	fx.Provide(func(cfg Config, sessions ports.Sessions, accounts ports.AccountRepository, credentials ports.CredentialRepository,
-		cipher ports.Cipher, broker ports.Broker, budget ports.BrokerBudget) app.Application {
-		return app.New(app.Deps{Sessions: sessions, Accounts: accounts, Credentials: credentials, Cipher: cipher, Broker: broker,
+		trail ports.CredentialTrail, cipher ports.Cipher, broker ports.Broker, budget ports.BrokerBudget) app.Application {
+		return app.New(app.Deps{Sessions: sessions, Accounts: accounts, Credentials: credentials, Trail: trail, Cipher: cipher, Broker: broker,
 			BrokerBudget: budget, Clock: ports.SystemClock{}, CredentialsPerAccount: cfg.CredentialsPerAccount})
 	}),
 )

@@ -18,11 +18,12 @@ const MaxTokenLength = 255
 // that uses it, can say whose it is; every repository call takes the Session, not a user id,
 // so no code path can act for a user without that check.
 //
-// Copies share what they learn: once a store has resolved the session, User reports its
-// user (for logs), however the value was passed around.
+// Copies share what they learn: once a store has resolved the session, Actor reports who
+// acts through it (for logs, and for a use case deciding what may follow a call that
+// resolved it), however the value was passed around.
 type Session struct {
 	token    string
-	resolved *atomic.Pointer[ID]
+	resolved *atomic.Pointer[Actor]
 }
 
 // NewSession accepts a token of printable ASCII without spaces or ";" (what any store can
@@ -36,7 +37,7 @@ func NewSession(token string) (Session, error) {
 			return Session{}, domain.Invalid("session", "token must be printable ASCII")
 		}
 	}
-	return Session{token: token, resolved: new(atomic.Pointer[ID])}, nil
+	return Session{token: token, resolved: new(atomic.Pointer[Actor])}, nil
 }
 
 // Token is the secret the store resolves. Never log it.
@@ -45,23 +46,29 @@ func (s Session) Token() string { return s.token }
 // IsZero reports whether the session was never set: it resolves to no one.
 func (s Session) IsZero() bool { return s.token == "" }
 
-// Resolved records the user a store found for the session. Stores call it; the first
-// answer sticks (a token belongs to one user for its whole life).
-func (s Session) Resolved(id ID) {
-	if s.resolved != nil && !id.IsZero() {
-		s.resolved.CompareAndSwap(nil, &id)
+// Resolved records whom a store found acting through the session. Stores call it; the
+// first answer sticks (a token belongs to one user, and one impersonation, for its life).
+func (s Session) Resolved(a Actor) {
+	if s.resolved != nil && !a.User.IsZero() {
+		s.resolved.CompareAndSwap(nil, &a)
 	}
+}
+
+// Actor is who a store has resolved the session to, if one has.
+func (s Session) Actor() (Actor, bool) {
+	if s.resolved == nil {
+		return Actor{}, false
+	}
+	if a := s.resolved.Load(); a != nil {
+		return *a, true
+	}
+	return Actor{}, false
 }
 
 // User is the user a store has resolved the session to, if one has.
 func (s Session) User() (ID, bool) {
-	if s.resolved == nil {
-		return ID{}, false
-	}
-	if id := s.resolved.Load(); id != nil {
-		return *id, true
-	}
-	return ID{}, false
+	a, ok := s.Actor()
+	return a.User, ok
 }
 
 // Format keeps the token out of logs and panics that print a Session with any verb.

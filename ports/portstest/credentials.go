@@ -115,12 +115,12 @@ func RunCredentialRepositoryContract(t *testing.T, newFixture Fixture) {
 		draft, err := credential.NewDraft(alices.ID(), bob.id, credential.Alpaca, credential.Paper, nil, time.Now())
 		require.NoError(t, err)
 		hijack := s.seal(t, draft)
-		_, err = s.Credentials.Add(s.ctx, bob.session, roomy, built(hijack))
+		_, err = s.Credentials.Add(s.ctx, bob.session, alices.ID(), roomy, built(hijack))
 		require.ErrorIs(t, err, domain.ErrNotFound)
 
 		// A credential in Alice's name, added by Bob.
 		forged := s.newCredential(t, alices, "Forged", time.Now())
-		_, err = s.Credentials.Add(s.ctx, bob.session, roomy, built(forged))
+		_, err = s.Credentials.Add(s.ctx, bob.session, alices.ID(), roomy, built(forged))
 		require.ErrorIs(t, err, domain.ErrNotFound)
 
 		require.Empty(t, s.listCredentials(t, alice, alices.ID()), "nothing was stored under Alice's account")
@@ -139,7 +139,7 @@ func RunCredentialRepositoryContract(t *testing.T, newFixture Fixture) {
 		nowhere := s.newAccount(t, alice.id, "Never stored")
 		c := s.newCredential(t, nowhere, "Orphan", time.Now())
 
-		_, err := s.Credentials.Add(s.ctx, alice.session, roomy, built(c))
+		_, err := s.Credentials.Add(s.ctx, alice.session, c.AccountID(), roomy, built(c))
 		require.ErrorIs(t, err, domain.ErrNotFound)
 		_, err = s.getCredential(t, alice, c.ID())
 		require.ErrorIs(t, err, domain.ErrNotFound)
@@ -151,7 +151,7 @@ func RunCredentialRepositoryContract(t *testing.T, newFixture Fixture) {
 		c := s.newCredential(t, s.account(t, alice), "Once", time.Now())
 		s.addCredential(t, alice, c)
 
-		_, err := s.Credentials.Add(s.ctx, alice.session, roomy, built(c))
+		_, err := s.Credentials.Add(s.ctx, alice.session, c.AccountID(), roomy, built(c))
 		require.ErrorIs(t, err, domain.ErrAlreadyExists)
 	})
 
@@ -208,7 +208,7 @@ func RunCredentialRepositoryContract(t *testing.T, newFixture Fixture) {
 		acc := s.account(t, alice)
 		boom := errors.New("boom")
 
-		_, err := s.Credentials.Add(s.ctx, alice.session, roomy, func(user.ID) (credential.Credential, error) {
+		_, err := s.Credentials.Add(s.ctx, alice.session, acc.ID(), roomy, func(user.ID) (credential.Credential, error) {
 			return credential.Credential{}, boom
 		})
 		require.ErrorIs(t, err, boom, "build's error comes back")
@@ -248,7 +248,7 @@ func RunCredentialRepositoryContract(t *testing.T, newFixture Fixture) {
 			require.ErrorIs(t, err, ports.ErrUnauthenticated)
 			_, err = s.Credentials.Get(s.ctx, sess, c.ID())
 			require.ErrorIs(t, err, ports.ErrUnauthenticated)
-			_, err = s.Credentials.Add(s.ctx, sess, roomy, func(user.ID) (credential.Credential, error) {
+			_, err = s.Credentials.Add(s.ctx, sess, acc.ID(), roomy, func(user.ID) (credential.Credential, error) {
 				called = true
 				return c, nil
 			})
@@ -292,16 +292,17 @@ func RunCredentialRepositoryContract(t *testing.T, newFixture Fixture) {
 		acc := s.account(t, alice)
 		const limit = 3
 		for i := range limit {
-			_, err := s.Credentials.Add(s.ctx, alice.session, limit, built(s.newCredential(t, acc, fmt.Sprintf("n-%d", i), time.Now())))
+			_, err := s.Credentials.Add(s.ctx, alice.session, acc.ID(), limit, built(s.newCredential(t, acc, fmt.Sprintf("n-%d", i), time.Now())))
 			require.NoError(t, err)
 		}
-		_, err := s.Credentials.Add(s.ctx, alice.session, limit, built(s.newCredential(t, acc, "one too many", time.Now())))
+		_, err := s.Credentials.Add(s.ctx, alice.session, acc.ID(), limit, built(s.newCredential(t, acc, "one too many", time.Now())))
 		require.ErrorIs(t, err, credential.ErrLimitReached)
 		require.Len(t, s.listCredentials(t, alice, acc.ID()), limit, "nothing was stored past the limit")
 
 		// The limit is per account: another user's is untouched by Alice's.
 		bob := s.member(t)
-		_, err = s.Credentials.Add(s.ctx, bob.session, limit, built(s.newCredential(t, s.account(t, bob), "Bob's", time.Now())))
+		bobs := s.account(t, bob)
+		_, err = s.Credentials.Add(s.ctx, bob.session, bobs.ID(), limit, built(s.newCredential(t, bobs, "Bob's", time.Now())))
 		require.NoError(t, err)
 	})
 
@@ -316,7 +317,7 @@ func RunCredentialRepositoryContract(t *testing.T, newFixture Fixture) {
 		}
 		errs := make([]error, n)
 		parallel(n, func(i int) {
-			_, errs[i] = s.Credentials.Add(s.ctx, alice.session, limit, built(candidates[i]))
+			_, errs[i] = s.Credentials.Add(s.ctx, alice.session, acc.ID(), limit, built(candidates[i]))
 		})
 		stored := 0
 		for i, err := range errs {
@@ -422,7 +423,7 @@ func built(c credential.Credential) ports.NewCredential {
 func (s *suite) addCredential(t *testing.T, m member, c credential.Credential) {
 	t.Helper()
 	var owner user.ID
-	stored, err := s.Credentials.Add(s.ctx, m.session, roomy, func(o user.ID) (credential.Credential, error) {
+	stored, err := s.Credentials.Add(s.ctx, m.session, c.AccountID(), roomy, func(o user.ID) (credential.Credential, error) {
 		owner = o
 		return c, nil
 	})
