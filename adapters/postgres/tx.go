@@ -58,7 +58,7 @@ func guards(mode txMode) string {
 // plugin adds "banned" and "banExpires" to the user and "impersonatedBy" to the session;
 // to_jsonb reads them where they exist and yields NULL where they do not, so the service
 // works with and without the plugin, and sees it the moment its migration runs. The user
-// becomes app.current_user_id and the impersonating admin app.impersonated_by (” for
+// becomes app.current_user_id and the impersonating admin app.impersonated_by (empty for
 // none), and only then does the role drop to accounts_app for the rest of the
 // transaction. A token that resolves to no one makes accounts_no_session() (migration 008)
 // raise SQLSTATE 28000: the transaction aborts and nothing queued after this statement
