@@ -88,6 +88,7 @@ var problemRules = []problemRule{
 	{is(errMalformedJSON), 400, "malformed_json", "The request body must be one JSON object."},
 	{is(errUnsupportedMediaType), 415, "unsupported_media_type", "The request body must be sent as application/json."},
 	{is(errForbiddenOrigin), 403, "forbidden_origin", "The request's origin may not make this request."},
+	{is(user.ErrImpersonated), 403, "impersonation_forbidden", "An impersonated session may read but not change or use broker credentials."},
 	// Timeouts keep the contract's code "unavailable": clients branch on the code, and the
 	// status (504 rather than 503) already tells the two apart.
 	{is(ports.ErrTimeout), 504, "unavailable", "The request took too long; try again."},

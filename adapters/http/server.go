@@ -208,6 +208,7 @@ func (s *Server) routes() {
 	s.handle(api, fiber.MethodDelete, "/credentials/:id", s.deleteCredential)
 	s.handle(api, fiber.MethodPost, "/credentials/:id/validate", s.validateCredential)
 	s.handle(api, fiber.MethodGet, "/credentials/:id/account-data", s.accountData)
+	s.handle(api, fiber.MethodGet, "/credentials/:id/events", s.credentialEvents)
 }
 
 func (s *Server) get(path string, h fiber.Handler) { s.handle(s.app, fiber.MethodGet, path, h) }

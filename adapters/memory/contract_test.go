@@ -19,13 +19,17 @@ func fixture(t *testing.T) portstest.Store {
 		Sessions:    store.Sessions(),
 		Accounts:    store.Accounts(),
 		Credentials: store.Credentials(),
+		Trail:       store.Trail(),
 		Rotation:    store,
 		SignIn: func(t *testing.T) (user.ID, user.Session) {
-			id, err := user.ParseID(rand.Text())
-			require.NoError(t, err)
+			id := newUserID(t)
 			return id, store.SignIn(id)
 		},
 		EndSession: func(_ *testing.T, s user.Session) { store.EndSession(s.Token()) },
+		Impersonate: func(t *testing.T, u user.ID) (user.ID, user.Session) {
+			admin := newUserID(t)
+			return admin, store.Impersonate(u, admin)
+		},
 	}
 }
 
@@ -33,4 +37,11 @@ func TestAccountRepositoryContract(t *testing.T) { portstest.RunAccountRepositor
 func TestCredentialRepositoryContract(t *testing.T) {
 	portstest.RunCredentialRepositoryContract(t, fixture)
 }
-func TestRotationStoreContract(t *testing.T) { portstest.RunRotationStoreContract(t, fixture) }
+func TestRotationStoreContract(t *testing.T)   { portstest.RunRotationStoreContract(t, fixture) }
+func TestCredentialTrailContract(t *testing.T) { portstest.RunCredentialTrailContract(t, fixture) }
+
+func newUserID(t *testing.T) user.ID {
+	id, err := user.ParseID(rand.Text())
+	require.NoError(t, err)
+	return id
+}

@@ -53,6 +53,12 @@ func (s *Store) AddSession(token string, u user.ID) {
 	s.addSession(token, user.Actor{User: u})
 }
 
+// AddImpersonatedSession makes token a live session of u in which admin acts, as Better
+// Auth's admin plugin does.
+func (s *Store) AddImpersonatedSession(token string, u, admin user.ID) {
+	s.addSession(token, user.Actor{User: u, ImpersonatedBy: admin})
+}
+
 func (s *Store) addSession(token string, a user.Actor) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -24,9 +24,11 @@ func fixture(t *testing.T) portstest.Store {
 		Sessions:    postgres.NewSessionRepo(db),
 		Accounts:    postgres.NewAccountRepo(db),
 		Credentials: postgres.NewCredentialRepo(db),
+		Trail:       postgres.NewCredentialTrail(db),
 		Rotation:    postgres.NewRotationStore(db),
 		SignIn:      func(t *testing.T) (user.ID, user.Session) { return pgtest.SignIn(t, db) },
 		EndSession:  func(t *testing.T, s user.Session) { pgtest.EndSession(t, db, s) },
+		Impersonate: func(t *testing.T, u user.ID) (user.ID, user.Session) { return pgtest.Impersonate(t, db, u) },
 	}
 }
 
@@ -34,7 +36,8 @@ func TestAccountRepositoryContract(t *testing.T) { portstest.RunAccountRepositor
 func TestCredentialRepositoryContract(t *testing.T) {
 	portstest.RunCredentialRepositoryContract(t, fixture)
 }
-func TestRotationStoreContract(t *testing.T) { portstest.RunRotationStoreContract(t, fixture) }
+func TestRotationStoreContract(t *testing.T)   { portstest.RunRotationStoreContract(t, fixture) }
+func TestCredentialTrailContract(t *testing.T) { portstest.RunCredentialTrailContract(t, fixture) }
 
 // The account list has no ORDER BY: "newest first" holds because a user has at most one
 // account. This fails if that uniqueness ever goes, and with it the reason the sort could.

@@ -55,8 +55,11 @@ var (
 		WHERE id = $1 AND user_id = ` + currentUserSQL + `
 		RETURNING id, user_account_id, user_id
 	)` + eventFrom("changed", "$9", literal(credential.Updated), literal(credential.OK), "$10")
+	// The delete runs before the service knows whether the session is impersonated, so it
+	// says itself what the delete policy also says: not for an impersonating admin.
 	deleteCredentialSQL = `WITH gone AS (
 		DELETE FROM user_credentials WHERE id = $1 AND user_id = ` + currentUserSQL + `
+		  AND nullif(current_setting('app.impersonated_by', true), '') IS NULL
 		RETURNING id, user_account_id, user_id
 	)` + eventFrom("gone", "$2", literal(credential.Deleted), literal(credential.OK), "$3")
 	// A refusal names the credential (or, for a store, the account) only if it is the

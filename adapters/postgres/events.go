@@ -29,8 +29,10 @@ func eventFrom(source, idParam, action, outcome, requestParam string) string {
 func literal(v fmt.Stringer) string { return "'" + v.String() + "'" }
 
 const (
+	// The event names the credential's owner; the insert policy refuses any owner but the
+	// session's user.
 	recordEventSQL = `INSERT INTO credential_events (id, credential_id, account_id, user_id, action, outcome, request_id)
-		VALUES ($1, $2, $3, ` + currentUserSQL + `, $4, $5, nullif($6::text, ''))`
+		VALUES ($1, $2, $3, $4, $5, $6, nullif($7::text, ''))`
 	// Keyset pages over credential_events_credential_idx; the page starts after the event
 	// $3 (none: from the newest), wherever it sits in the order.
 	listEventsSQL = `SELECT id, credential_id, account_id, user_id, action, outcome, request_id, impersonated_by, created_at
@@ -57,7 +59,7 @@ func NewCredentialTrail(db *DB) *CredentialTrail { return &CredentialTrail{db: d
 func (t *CredentialTrail) Record(ctx context.Context, s user.Session, c credential.Credential, action credential.Action, outcome credential.Outcome) error {
 	return t.db.transact(ctx, asUser(s), eachRun, func(ctx context.Context, tx *txn) error {
 		return tx.run(ctx, "record credential event", &statement{sql: recordEventSQL, args: []any{
-			newEventID(), uuidArg(c.ID()), uuidArg(c.AccountID()),
+			newEventID(), uuidArg(c.ID()), uuidArg(c.AccountID()), c.Owner().String(),
 			action.String(), outcome.String(), ports.RequestID(ctx)}})
 	})
 }

@@ -20,11 +20,15 @@ type Store struct {
 	Sessions    ports.Sessions
 	Accounts    ports.AccountRepository
 	Credentials ports.CredentialRepository
+	Trail       ports.CredentialTrail
 	Rotation    ports.RotationStore
 	// SignIn makes a new user known to the store, with a live session, as Better Auth's
 	// sign-up does; EndSession ends that session, as signing out does.
 	SignIn     func(t *testing.T) (user.ID, user.Session)
 	EndSession func(t *testing.T, s user.Session)
+	// Impersonate makes a new admin and a live session in which the admin acts as u, as
+	// Better Auth's admin plugin does, and returns both.
+	Impersonate func(t *testing.T, u user.ID) (admin user.ID, s user.Session)
 }
 
 // Fixture returns a fresh Store for one test.

@@ -283,6 +283,29 @@ func NewSession(t testing.TB, db *postgres.DB, u user.ID) user.Session {
 	return s
 }
 
+// AdminPluginColumns is what Better Auth's admin plugin adds to its tables.
+const AdminPluginColumns = `ALTER TABLE "user" ADD COLUMN IF NOT EXISTS role text, ADD COLUMN IF NOT EXISTS banned boolean,
+	ADD COLUMN IF NOT EXISTS "banReason" text, ADD COLUMN IF NOT EXISTS "banExpires" timestamptz;
+	ALTER TABLE "session" ADD COLUMN IF NOT EXISTS "impersonatedBy" text`
+
+// Impersonate creates an admin (adding the admin plugin's columns first, as its
+// migration does) and a session in which that admin acts as u, the row
+// auth.api.impersonateUser writes; it returns the admin and the session.
+func Impersonate(t testing.TB, db *postgres.DB, u user.ID) (user.ID, user.Session) {
+	t.Helper()
+	Exec(t, db, AdminPluginColumns)
+	admin := CreateUser(t, db)
+	Exec(t, db, `UPDATE "user" SET role = 'admin' WHERE id = ?`, admin.String())
+	token := RandomToken()
+	Exec(t, db, `INSERT INTO "session" (id, "expiresAt", token, "updatedAt", "userId", "impersonatedBy") VALUES (?, ?, ?, now(), ?, ?)`,
+		RandomToken(), time.Now().Add(time.Hour), token, u.String(), admin.String())
+	s, err := user.NewSession(token)
+	if err != nil {
+		t.Fatalf("pgtest: session: %v", err)
+	}
+	return admin, s
+}
+
 // EndSession deletes a session, as Better Auth's sign-out does.
 func EndSession(t testing.TB, db *postgres.DB, s user.Session) {
 	t.Helper()
