@@ -12,7 +12,8 @@ import (
 
 // RotateCredentialKeys re-seals every stored secret under the cipher's primary key, batch
 // by batch. Each row is swapped on its own, only if unchanged since it was read, so the
-// command can be interrupted at any point and run again.
+// command can be interrupted at any point and run again. Every credential it re-seals, or
+// fails to open, gets an event in its trail, under the request id of ctx.
 type RotateCredentialKeys struct {
 	BatchSize int
 }
@@ -54,6 +55,9 @@ func (h RotateCredentialKeysHandler) Handle(ctx context.Context, cmd RotateCrede
 			resealed, err := h.reseal(old)
 			if errors.Is(err, ports.ErrUndecryptable) {
 				report.Failed = append(report.Failed, old.CredentialID)
+				if err := h.store.OpenFailed(ctx, old); err != nil {
+					return report, fmt.Errorf("rotate keys: credential %s: %w", old.CredentialID, err)
+				}
 				continue
 			}
 			if err != nil {
