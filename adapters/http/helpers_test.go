@@ -240,7 +240,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	o := envOptions{
 		cfg: Config{
 			AllowedOrigins:     []string{allowedOrigin, "https://app.brokerly.example"},
-			SessionCookieNames: []string{secureCookie, devCookie},
+			SessionCookieName: secureCookie,
 		},
 		clock: ports.SystemClock{},
 	}

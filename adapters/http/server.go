@@ -42,8 +42,8 @@ type Config struct {
 	// AllowedOrigins are the exact browser origins (scheme://host[:port]) that may call the
 	// API with credentials, and the only ones whose cookie-authenticated writes are accepted.
 	AllowedOrigins []string
-	// SessionCookieNames are tried in order; the first one present in the request wins.
-	SessionCookieNames []string
+	// SessionCookieName is the one cookie a session is read from (empty: bearer tokens only).
+	SessionCookieName string
 	// BodyLimit in bytes; larger bodies get 413 before they are read.
 	BodyLimit    int
 	ReadTimeout  time.Duration
@@ -70,10 +70,8 @@ func (c Config) Validate() error {
 			errs = append(errs, err)
 		}
 	}
-	for _, n := range c.SessionCookieNames {
-		if n == "" || strings.ContainsAny(n, " \t\r\n;=,\"") {
-			errs = append(errs, fmt.Errorf("http: invalid session cookie name %q", n))
-		}
+	if n := c.SessionCookieName; strings.ContainsAny(n, " \t\r\n;=,\"") {
+		errs = append(errs, fmt.Errorf("http: invalid session cookie name %q", n))
 	}
 	if c.BodyLimit < 0 || c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 || c.RequestTimeout < 0 ||
 		c.AuthFailureRate < 0 || c.AuthFailureBurst < 0 || math.IsNaN(c.AuthFailureRate) || math.IsInf(c.AuthFailureRate, 0) {
