@@ -239,7 +239,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	store := memory.NewStore()
 	o := envOptions{
 		cfg: Config{
-			AllowedOrigins:     []string{allowedOrigin, "https://app.brokerly.example"},
+			AllowedOrigins:    []string{allowedOrigin, "https://app.brokerly.example"},
 			SessionCookieName: secureCookie,
 		},
 		clock: ports.SystemClock{},
