@@ -212,7 +212,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 			c.Set(fiber.HeaderRetryAfter, limited.retryAfterSeconds())
 		}
 	case fiber.StatusMethodNotAllowed:
-		if methods := s.allow[strings.TrimSuffix(c.Path(), "/")]; len(methods) > 0 {
+		if methods := s.allowMethods(c.Path()); len(methods) > 0 {
 			c.Set(fiber.HeaderAllow, strings.Join(methods, ", "))
 		}
 	}
