@@ -1,6 +1,8 @@
 package httpadapter
 
 import (
+	"errors"
+
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
 )
@@ -43,6 +45,10 @@ func (s *Server) guardEdges() {
 // chain itself, so what reaches this is what fasthttp refused while reading the request.
 func (s *Server) refusedEarly(c *fiber.Ctx, err error) error {
 	setSecurityHeaders(&c.Context().Response.Header)
+	var fe *fiber.Error
+	if requestID(c) == "" && errors.As(err, &fe) && fe.Code == fiber.StatusRequestEntityTooLarge {
+		s.drainRefusedBody(c)
+	}
 	return s.handleError(c, err)
 }
 

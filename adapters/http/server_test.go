@@ -2,6 +2,7 @@ package httpadapter
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -160,6 +161,41 @@ func TestSlowHeadersAreCutAtReadTimeout(t *testing.T) {
 	for i, d := range closedAfter {
 		assert.Less(t, d, readTimeout+2*time.Second, "slow connection %d was not closed in time", i)
 	}
+}
+
+// Test 29's refusal as ordinary clients see it: Go's net/http client, like browsers and
+// Node's fetch, sends a large body without waiting for 100 Continue. The server refuses it
+// after the headers and then closes the connection; it must read what the client keeps
+// sending first, or the close resets the connection under the client and costs it the
+// 413. Declared, chunked and 100-continue uploads of 5 MB all get the problem body.
+func TestOversizedBodyGetsIts413NotAReset(t *testing.T) {
+	e := newEnv(t)
+	base := e.serve()
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true, ExpectContinueTimeout: 5 * time.Second}}
+	body := bytes.Repeat([]byte("a"), 5<<20)
+	for _, framing := range []string{"declared", "chunked", "100-continue"} {
+		t.Run(framing, func(t *testing.T) {
+			for range 5 {
+				req, err := http.NewRequest(http.MethodPost, base+"/api/accounts", bytes.NewReader(body))
+				require.NoError(t, err)
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+bearerA)
+				switch framing {
+				case "chunked":
+					req.ContentLength = -1
+					req.Body = io.NopCloser(bytes.NewReader(body)) // no length to find
+				case "100-continue":
+					req.Header.Set("Expect", "100-continue")
+				}
+				resp, err := client.Do(req)
+				require.NoError(t, err, "the client got an answer, not a reset")
+				p := requireProblem(t, resp, http.StatusRequestEntityTooLarge, "payload_too_large")
+				assert.Equal(t, "The request body is too large.", p.Detail)
+				assert.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"))
+			}
+		})
+	}
+	assert.Empty(t, e.accountsOf(userA), "nothing was stored")
 }
 
 // Every route the server has is in the contract (docs/api.md) and in the README's API
