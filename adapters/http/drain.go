@@ -41,7 +41,7 @@ func (s *Server) drainRefusedBody(c *fiber.Ctx) {
 	}
 	deadline := s.requestStart(c).Add(s.cfg.ReadTimeout)
 	buf := make([]byte, 32<<10)
-	var tail []byte // the last bytes read, to find the end of a chunked body
+	window := make([]byte, 0, 2*len(chunkedEnd)) // the last bytes read, to find the end of a chunked body
 	drained := 0
 	for drained < maxDrainedBody {
 		pause := drainPause
@@ -57,8 +57,8 @@ func (s *Server) drainRefusedBody(c *fiber.Ctx) {
 		n, err := conn.Read(buf)
 		drained += n
 		if declared <= 0 && n > 0 {
-			tail = append(tail[:0:0], lastBytes(tail, buf[:n], len(chunkedEnd))...)
-			if bytes.HasSuffix(tail, chunkedEnd) {
+			window = keepLast(append(window, buf[max(0, n-len(chunkedEnd)):n]...), len(chunkedEnd))
+			if bytes.HasSuffix(window, chunkedEnd) {
 				return
 			}
 		}
@@ -68,13 +68,13 @@ func (s *Server) drainRefusedBody(c *fiber.Ctx) {
 	}
 }
 
-// lastBytes is the last n bytes of prev followed by next.
-func lastBytes(prev, next []byte, n int) []byte {
-	joined := append(append([]byte(nil), prev...), next...)
-	if len(joined) > n {
-		joined = joined[len(joined)-n:]
+// keepLast is the last n bytes of b; it copies nothing when b is no longer than n, and
+// otherwise moves them to b's front, so a window appended to this way never grows.
+func keepLast(b []byte, n int) []byte {
+	if len(b) <= n {
+		return b
 	}
-	return joined
+	return b[:copy(b, b[len(b)-n:])]
 }
 
 func minTime(a, b time.Time) time.Time {
