@@ -8,9 +8,8 @@ import (
 	"unicode/utf8"
 )
 
-// checkStrictJSON refuses two things RFC 7493 (I-JSON) forbids and encoding/json accepts
-// silently, so that a body cannot mean one thing to this service and another to whatever
-// else reads it:
+// checkStrictJSON refuses two things encoding/json accepts silently, so that a body cannot
+// mean one thing to this service and another to whatever else reads it:
 //   - an object naming a member twice: encoding/json keeps the last one, and matches names
 //     case-insensitively, so names equal up to case count as the same name;
 //   - a \u escape of an unpaired surrogate, which encoding/json turns into U+FFFD.
