@@ -4,22 +4,24 @@ package betterauth
 // otherwise.
 const DefaultCookiePrefix = "better-auth"
 
-// securePrefix is what Better Auth prepends to every cookie name when it sets Secure.
+// securePrefix is what Better Auth prepends to every cookie name in secure mode.
 const securePrefix = "__Secure-"
 
-// CookieNames lists the session cookie names to read, in order of preference; the HTTP
-// adapter takes the first one present. An empty prefix means DefaultCookiePrefix.
+// CookieName is the one session cookie name Better Auth sets and reads for prefix (empty
+// means DefaultCookiePrefix, as in Better Auth) in the given mode: "<prefix>.session_token",
+// with "__Secure-" in front in secure mode.
 //
-// secureOnly (production) offers only the __Secure- name: browsers refuse to set that
-// name without HTTPS and a Secure attribute, so a plain-named cookie planted by a
-// sibling subdomain or over HTTP cannot stand in for it.
-func CookieNames(prefix string, secureOnly bool) []string {
+// There is deliberately no second name to fall back on: Better Auth's getSession reads
+// only this one, so a cookie under the other name (which a sibling subdomain can plant)
+// must not count here either, or the service would act as a user Better Auth does not see
+// (docs/better-auth.md, "Cookie names").
+func CookieName(prefix string, secure bool) string {
 	if prefix == "" {
 		prefix = DefaultCookiePrefix
 	}
 	name := prefix + ".session_token"
-	if secureOnly {
-		return []string{securePrefix + name}
+	if secure {
+		return securePrefix + name
 	}
-	return []string{securePrefix + name, name}
+	return name
 }

@@ -6,22 +6,24 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestCookieNames(t *testing.T) {
+// One name per mode, as Better Auth computes it; the interop test checks the same against
+// the real package.
+func TestCookieName(t *testing.T) {
 	tests := []struct {
-		name       string
-		prefix     string
-		secureOnly bool
-		want       []string
+		name   string
+		prefix string
+		secure bool
+		want   string
 	}{
-		{"production default", "", true, []string{"__Secure-better-auth.session_token"}},
-		{"development default", "", false, []string{"__Secure-better-auth.session_token", "better-auth.session_token"}},
-		{"explicit default prefix", "better-auth", true, []string{"__Secure-better-auth.session_token"}},
-		{"custom prefix, secure only", "myapp", true, []string{"__Secure-myapp.session_token"}},
-		{"custom prefix", "myapp", false, []string{"__Secure-myapp.session_token", "myapp.session_token"}},
+		{"secure, default prefix", "", true, "__Secure-better-auth.session_token"},
+		{"plain, default prefix", "", false, "better-auth.session_token"},
+		{"secure, explicit default prefix", "better-auth", true, "__Secure-better-auth.session_token"},
+		{"secure, custom prefix", "myapp", true, "__Secure-myapp.session_token"},
+		{"plain, custom prefix", "myapp", false, "myapp.session_token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			require.Equal(t, tt.want, CookieNames(tt.prefix, tt.secureOnly))
+			require.Equal(t, tt.want, CookieName(tt.prefix, tt.secure))
 		})
 	}
 }

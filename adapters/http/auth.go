@@ -37,19 +37,20 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 }
 
 // sessionProof picks what the client presented: a bearer token if there is one, else the
-// first configured session cookie that is present. Values are passed on exactly as
-// received (the cookie still URL-encoded) and copied, because Fiber reuses the request's
-// memory after the handler.
+// session cookie. Values are passed on exactly as received (the cookie still URL-encoded)
+// and copied, because Fiber reuses the request's memory after the handler.
 func (s *Server) sessionProof(c *fiber.Ctx) (proof ports.SessionProof, viaCookie bool) {
 	if tok, ok := bearerToken(c.Get(fiber.HeaderAuthorization)); ok {
 		return ports.SessionProof{Bearer: strings.Clone(tok)}, false
 	}
-	// fasthttp keeps cookies in the order sent and returns the first of a repeated name,
-	// which is how Better Auth (better-call's parseCookies) reads them too.
-	for _, name := range s.cfg.SessionCookieNames {
-		if v := c.Cookies(name); v != "" {
-			return ports.SessionProof{Cookie: strings.Clone(v)}, true
-		}
+	// Only the one configured name: a cookie under any other name (the __Secure- variant
+	// in plain mode, the plain one in secure mode) is one Better Auth itself ignores.
+	// fasthttp returns the first of a repeated name, as better-call's parseCookies does.
+	if s.cfg.SessionCookieName == "" {
+		return ports.SessionProof{}, false
+	}
+	if v := c.Cookies(s.cfg.SessionCookieName); v != "" {
+		return ports.SessionProof{Cookie: strings.Clone(v)}, true
 	}
 	return ports.SessionProof{}, false
 }

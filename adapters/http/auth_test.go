@@ -91,24 +91,50 @@ func TestAuth_BearerIsUsedInsteadOfCookie(t *testing.T) {
 	assert.Equal(t, []ports.SessionProof{{Bearer: bearerB}}, e.verifier.proofs(), "only one proof is presented")
 }
 
-func TestAuth_CookieNamesAreTriedInConfiguredOrder(t *testing.T) {
-	e := newEnv(t) // secure name first, then the development name
-	// Both present: the configured first name wins, wherever it is in the header.
-	list := decodeAs[AccountList](t, e.do(newRequest(http.MethodGet, "/api/accounts", "",
-		withCookie(devCookie, cookieA), withCookie(secureCookie, cookieB))))
-	assert.Equal(t, 0, list.Count)
-	assert.Equal(t, ports.SessionProof{Cookie: cookieB}, e.verifier.proofs()[0])
+// Test 5 (docs/reliability.md): exactly the one configured cookie name is read, in either
+// mode, as Better Auth's getSession does. A valid session under the other name (planted by
+// a sibling subdomain, say) is ignored, wherever it stands in the header: it neither
+// replaces nor rescues the configured one.
+func TestAuth_OnlyTheConfiguredCookieNameIsRead(t *testing.T) {
+	modes := map[string]struct{ read, other string }{
+		"secure mode": {secureCookie, devCookie},
+		"plain mode":  {devCookie, secureCookie},
+	}
+	for name, m := range modes {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, withConfig(func(c *Config) { c.SessionCookieName = m.read }))
+			for _, header := range []string{
+				m.read + "=" + cookieA + "; " + m.other + "=" + cookieB,
+				m.other + "=" + cookieB + "; " + m.read + "=" + cookieA,
+			} {
+				resp := e.do(newRequest(http.MethodPost, "/api/accounts", `{"account_name":"mine"}`,
+					withHeader("Cookie", header), withOrigin(allowedOrigin), withJSON()))
+				require.Contains(t, []int{http.StatusCreated, http.StatusConflict}, resp.StatusCode, header)
+			}
+			assert.Len(t, e.accountsOf(userA), 1, "the configured cookie is the session")
+			assert.Empty(t, e.accountsOf(userB), "the other name is not")
 
-	// Only the second name present: it is used.
-	require.Equal(t, http.StatusOK, e.do(newRequest(http.MethodGet, "/api/accounts", "", withCookie(devCookie, cookieA))).StatusCode)
-	assert.Equal(t, ports.SessionProof{Cookie: cookieA}, e.verifier.proofs()[1])
+			// The other name alone is no session at all, and costs no verification.
+			before := len(e.verifier.proofs())
+			requireProblem(t, e.do(newRequest(http.MethodGet, "/api/accounts", "", withCookie(m.other, cookieB))),
+				http.StatusUnauthorized, "unauthenticated")
+			// A bad configured cookie is not rescued by a good one under the other name.
+			requireProblem(t, e.do(newRequest(http.MethodGet, "/api/accounts", "",
+				withHeader("Cookie", m.other+"="+cookieB+"; "+m.read+"=garbage"))), http.StatusUnauthorized, "unauthenticated")
+			assert.Equal(t, []ports.SessionProof{{Cookie: "garbage"}}, e.verifier.proofs()[before:])
+			for _, p := range e.verifier.proofs() {
+				assert.NotEqual(t, cookieB, p.Cookie, "the other name never reaches the verifier")
+			}
+		})
+	}
 }
 
-// Test 5: in production only the __Secure- cookie counts.
-func TestAuth_ProductionIgnoresUnprefixedCookie(t *testing.T) {
-	e := newEnv(t, withConfig(func(c *Config) { c.SessionCookieNames = []string{secureCookie} }))
-	requireProblem(t, e.do(newRequest(http.MethodGet, "/api/accounts", "", withCookie(devCookie, cookieA))), http.StatusUnauthorized, "unauthenticated")
-	assert.Empty(t, e.verifier.proofs())
+// Without a cookie name only bearer tokens count.
+func TestAuth_NoCookieNameMeansBearerOnly(t *testing.T) {
+	e := newEnv(t, withConfig(func(c *Config) { c.SessionCookieName = "" }))
+	requireProblem(t, e.do(newRequest(http.MethodGet, "/api/accounts", "", withCookie(secureCookie, cookieA))), http.StatusUnauthorized, "unauthenticated")
+	require.Equal(t, http.StatusOK, e.do(newRequest(http.MethodGet, "/api/accounts", "", withBearer(bearerA))).StatusCode)
+	assert.Equal(t, []ports.SessionProof{{Bearer: bearerA}}, e.verifier.proofs())
 }
 
 func TestAuth_RepeatedCookieNameFirstOccurrenceWins(t *testing.T) {

@@ -10,26 +10,30 @@ import (
 // means "*": here an empty list means no cross-origin access at all, and only origins from
 // the list are ever echoed, always with credentials and never as "*".
 const (
-	corsAllowMethods  = "GET, POST, PUT, PATCH, DELETE"
 	corsAllowHeaders  = "Authorization, Content-Type, X-Request-Id"
 	corsExposeHeaders = "Retry-After, X-Request-Id" // nothing secret: ids and retry hints
 	corsMaxAge        = "600"
 )
 
 // cors adds the CORS headers for allowed origins and answers preflights itself, before
-// authentication: browsers send preflights without credentials. A preflight from an origin
-// not on the list gets 204 without Access-Control-Allow-Origin, which the browser treats
-// as a refusal.
+// authentication: browsers send preflights without credentials. A preflight advertises
+// the methods of the route it asks about, and one for a path no route has is a 404 with
+// no CORS headers. A preflight from an origin not on the list gets 204 without
+// Access-Control-Allow-Origin, which the browser treats as a refusal.
 func (s *Server) cors(c *fiber.Ctx) error {
 	c.Vary(fiber.HeaderOrigin)
-	allowed := s.setCORSHeaders(c)
 	if c.Method() != fiber.MethodOptions || c.Get(fiber.HeaderOrigin) == "" ||
 		c.Get(fiber.HeaderAccessControlRequestMethod) == "" {
+		s.setCORSHeaders(c)
 		return c.Next()
 	}
+	methods := s.allowMethods(c.Path())
+	if methods == nil {
+		return fiber.ErrNotFound
+	}
 	c.Vary(fiber.HeaderAccessControlRequestMethod, fiber.HeaderAccessControlRequestHeaders)
-	if allowed {
-		c.Set(fiber.HeaderAccessControlAllowMethods, corsAllowMethods)
+	if s.setCORSHeaders(c) {
+		c.Set(fiber.HeaderAccessControlAllowMethods, strings.Join(methods, ", "))
 		c.Set(fiber.HeaderAccessControlAllowHeaders, corsAllowHeaders)
 		c.Set(fiber.HeaderAccessControlMaxAge, corsMaxAge)
 	}

@@ -22,11 +22,48 @@ func TestCORS_PreflightFromAllowedOrigin(t *testing.T) {
 	h := resp.Header
 	assert.Equal(t, allowedOrigin, h.Get("Access-Control-Allow-Origin"))
 	assert.Equal(t, "true", h.Get("Access-Control-Allow-Credentials"))
-	assert.Equal(t, "GET, POST, PUT, PATCH, DELETE", h.Get("Access-Control-Allow-Methods"))
+	assert.Equal(t, "GET, HEAD, POST", h.Get("Access-Control-Allow-Methods"), "the methods of this route")
 	assert.Equal(t, "Authorization, Content-Type, X-Request-Id", h.Get("Access-Control-Allow-Headers"))
 	assert.Equal(t, "600", h.Get("Access-Control-Max-Age"))
 	assert.Contains(t, h.Get("Vary"), "Origin")
 	assert.Empty(t, e.verifier.proofs(), "preflights carry no credentials and need none")
+}
+
+// A preflight advertises the methods of the route it asks about, not a fixed list, so a
+// browser learns nothing the route would not do; for a path that does not exist it is a
+// 404 with no CORS headers at all.
+func TestCORS_PreflightAdvertisesTheRoutesOwnMethods(t *testing.T) {
+	e := newEnv(t)
+	routes := map[string]string{
+		"/api/accounts":                                  "GET, HEAD, POST",
+		"/api/accounts/":                                 "GET, HEAD, POST",
+		"/api/accounts/get-or-create":                    "POST",
+		"/api/credentials":                               "GET, HEAD",
+		"/api/credentials/store":                         "POST, PUT, DELETE", // PUT and DELETE reach /api/credentials/:id
+		"/api/credentials/" + zeroUUID:                   "PUT, DELETE",
+		"/api/credentials/not-a-uuid":                    "PUT, DELETE", // the handler answers 404 for a bad id
+		"/api/credentials/" + zeroUUID + "/validate":     "POST",
+		"/api/credentials/" + zeroUUID + "/account-data": "GET, HEAD",
+		"/healthz": "GET, HEAD",
+	}
+	for path, methods := range routes {
+		t.Run(path, func(t *testing.T) {
+			resp := e.do(preflight(allowedOrigin, path))
+			require.Equal(t, http.StatusNoContent, resp.StatusCode)
+			assert.Equal(t, methods, resp.Header.Get("Access-Control-Allow-Methods"))
+			assert.Equal(t, allowedOrigin, resp.Header.Get("Access-Control-Allow-Origin"))
+		})
+	}
+	for _, path := range []string{"/api/nope", "/api/accounts/nope", "/api/credentials/" + zeroUUID + "/nope", "/nope", "/API/accounts"} {
+		t.Run(path, func(t *testing.T) {
+			resp := e.do(preflight(allowedOrigin, path))
+			requireProblem(t, resp, http.StatusNotFound, "not_found")
+			for name := range resp.Header {
+				assert.NotContains(t, name, "Access-Control-", "no CORS header for a path that does not exist")
+			}
+		})
+	}
+	assert.Empty(t, e.verifier.proofs(), "preflights never authenticate")
 }
 
 func TestCORS_PreflightFromEvilOriginGetsNoAllowOrigin(t *testing.T) {
@@ -91,9 +128,9 @@ func TestConfig_ValidateRefusesWildcardsAndNonOrigins(t *testing.T) {
 			assert.Panics(t, func() { NewServer(cfg, newEnvApp(), newFakeVerifier(), nil, nil) })
 		})
 	}
-	for _, n := range []string{"", "a b", "a;b", "a=b"} {
-		require.Error(t, Config{SessionCookieNames: []string{n}}.Validate(), n)
+	for _, n := range []string{"a b", "a;b", "a=b", "a,b", "a\"b"} {
+		require.Error(t, Config{SessionCookieName: n}.Validate(), n)
 	}
 	require.Error(t, Config{BodyLimit: -1}.Validate())
-	require.NoError(t, Config{AllowedOrigins: []string{"https://App.Example:8443/", " http://localhost:5173 "}, SessionCookieNames: []string{secureCookie}}.Validate())
+	require.NoError(t, Config{AllowedOrigins: []string{"https://App.Example:8443/", " http://localhost:5173 "}, SessionCookieName: secureCookie}.Validate())
 }

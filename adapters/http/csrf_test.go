@@ -97,3 +97,42 @@ func TestCSRF_NonJSONContentTypeIs415AfterOriginCheck(t *testing.T) {
 		})
 	}
 }
+
+// A method the route does not have is 405 with Allow, before any origin check: the CSRF
+// check belongs to the routes, and no route takes the request. A path no route has is 404
+// the same way. Either way nothing runs.
+func TestCSRF_MethodTheRouteLacksIs405NotForbidden(t *testing.T) {
+	e := newEnv(t)
+	accountID := e.accountOf(t, asBrowserA())
+	cred := e.storeCredential(t, asBrowserA(), accountID, "")
+	cases := map[string]struct {
+		method, path string
+		origin       []reqOption
+		status       int
+		allow        string
+	}{
+		"DELETE on a GET and POST route, foreign origin": {http.MethodDelete, "/api/accounts", []reqOption{withOrigin(evilOrigin)}, 405, "GET, HEAD, POST"},
+		"PUT on a POST route, no origin":                 {http.MethodPut, "/api/accounts/get-or-create", nil, 405, "POST"},
+		"DELETE on a GET route with an id":               {http.MethodDelete, "/api/credentials/" + cred.ID + "/account-data", []reqOption{withOrigin(evilOrigin)}, 405, "GET, HEAD"},
+		"PATCH on a PUT and DELETE route":                {http.MethodPatch, "/api/credentials/" + cred.ID, []reqOption{withOrigin("null")}, 405, "PUT, DELETE"},
+		"POST on a path no route has":                    {http.MethodPost, "/api/credentials/" + cred.ID + "/nope", []reqOption{withOrigin(evilOrigin)}, 404, ""},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			opts := append([]reqOption{withCookie(secureCookie, cookieA), withJSON()}, tc.origin...)
+			resp := e.do(newRequest(tc.method, tc.path, `{"account_name":"x","nickname":"y"}`, opts...))
+			if tc.status == 405 {
+				requireProblem(t, resp, tc.status, "method_not_allowed")
+			} else {
+				requireProblem(t, resp, tc.status, "not_found")
+			}
+			assert.Equal(t, tc.allow, resp.Header.Get("Allow"))
+		})
+	}
+	// The routes' own methods are still checked.
+	requireProblem(t, e.do(newRequest(http.MethodDelete, "/api/credentials/"+cred.ID, "", withCookie(secureCookie, cookieA), withOrigin(evilOrigin))),
+		http.StatusForbidden, "forbidden_origin")
+	require.Len(t, e.accountsOf(userA), 1)
+	resp := e.do(newRequest(http.MethodGet, "/api/credentials?account_id="+accountID, "", withBearer(bearerA)))
+	assert.Equal(t, 1, decodeAs[CredentialList](t, resp).Count, "the credential is still there")
+}

@@ -24,7 +24,8 @@ func decodeJSON(c *fiber.Ctx, dst any, allowEmpty bool) error {
 //   - an empty body is accepted only when allowEmpty (dst keeps its zero value);
 //   - otherwise Content-Type must be application/json (parameters allowed, charset utf-8),
 //     else errUnsupportedMediaType (415), which also stops form posts (CVE-2025-48075);
-//   - the body must be UTF-8 and exactly one JSON object, else errMalformedJSON (400);
+//   - the body must be UTF-8 and exactly one JSON object, naming no member twice and
+//     escaping no unpaired surrogate (see checkStrictJSON), else errMalformedJSON (400);
 //   - a field of the wrong type is a *domain.ValidationError for that field (422);
 //   - unknown fields are ignored: ids and owners come from the session, never the body, so
 //     a "user_id" or "id" sent by the client has nothing to land in.
@@ -50,6 +51,9 @@ func decodeBody(contentType string, body []byte, dst any, allowEmpty bool) error
 	}
 	if trimmed := bytes.TrimLeft(body, " \t\r\n"); trimmed[0] != '{' {
 		return &clientError{errMalformedJSON, "The request body must be a JSON object."}
+	}
+	if err := checkStrictJSON(body); err != nil {
+		return err
 	}
 	if err := json.Unmarshal(body, dst); err != nil {
 		var te *json.UnmarshalTypeError

@@ -1,7 +1,9 @@
 package httpadapter
 
 import (
+	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -9,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/brokerly/accounts/domain"
+	"github.com/brokerly/accounts/domain/account"
+	"github.com/brokerly/accounts/domain/credential"
 )
 
 // decodeTarget has one field of each JSON kind, for the type-error messages.
@@ -66,6 +70,26 @@ func TestDecodeBody(t *testing.T) {
 		"array for object":     {ct, `{"nested":[]}`, false, errValidation, "nested", "must be an object"},
 		"nested field":         {ct, `{"nested":{"X":"1"}}`, false, errValidation, "nested.X", "must be a number"},
 		"map value":            {ct, `{"meta":{"a":"b"}}`, false, errValidation, "meta", "must be a number"},
+		// A member named twice, or an escaped unpaired surrogate, could mean one thing here
+		// and another to the next reader: refused, not last-one-wins or U+FFFD.
+		"duplicate member":              {ct, `{"name":"a","name":"b"}`, false, errMalformedJSON, "", ""},
+		"duplicate up to case":          {ct, `{"name":"a","NAME":"b"}`, false, errMalformedJSON, "", ""},
+		"duplicate through an escape":   {ct, `{"name":"a","n\u0061me":"b"}`, false, errMalformedJSON, "", ""},
+		"duplicate by Kelvin sign":      {ct, `{"k":1,"\u212a":2}`, false, errMalformedJSON, "", ""},
+		"duplicate unknown member":      {ct, `{"x":1,"y":2,"x":3}`, false, errMalformedJSON, "", ""},
+		"duplicate in a nested object":  {ct, `{"nested":{"X":1,"x":2}}`, false, errMalformedJSON, "", ""},
+		"duplicate in an array element": {ct, `{"tags":[],"list":[{"a":1},{"b":1,"b":2}]}`, false, errMalformedJSON, "", ""},
+		"same name in other objects":    {ct, `{"a":{"name":1},"name":"x","b":[{"name":2},{"name":3}],"tags":["name","name"]}`, false, nil, "", ""},
+		"name as a value":               {ct, `{"name":"name","a":"name"}`, false, nil, "", ""},
+		"lone high surrogate":           {ct, `{"name":"\ud800"}`, false, errMalformedJSON, "", ""},
+		"lone low surrogate":            {ct, `{"name":"x\udc00"}`, false, errMalformedJSON, "", ""},
+		"high surrogate, then a letter": {ct, `{"name":"\ud800\u0041"}`, false, errMalformedJSON, "", ""},
+		"high surrogate at the end":     {ct, `{"name":"\uD800"}`, false, errMalformedJSON, "", ""},
+		"pair in the wrong order":       {ct, `{"name":"\udc00\ud800"}`, false, errMalformedJSON, "", ""},
+		"lone surrogate in a name":      {ct, `{"\ud800":1}`, false, errMalformedJSON, "", ""},
+		"lone surrogate nested":         {ct, `{"tags":["\udfff"]}`, false, errMalformedJSON, "", ""},
+		"surrogate pair":                {ct, `{"name":"\ud83d\udcc8 \uD83D\uDCC8"}`, false, nil, "", ""},
+		"escaped backslash, then u":     {ct, `{"name":"\\ud800"}`, false, nil, "", ""},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -86,6 +110,13 @@ func TestDecodeBody(t *testing.T) {
 	}
 }
 
+func TestDecodeBody_KeepsWhatStrictJSONAllows(t *testing.T) {
+	var dst decodeTarget
+	require.NoError(t, decodeBody("application/json", []byte(`{"name":"\ud83d\udcc8\\ud800","tags":["a","a"]}`), &dst, false))
+	assert.Equal(t, "📈\\ud800", dst.Name)
+	assert.Equal(t, []string{"a", "a"}, dst.Tags)
+}
+
 // errValidation marks the cases above that expect a *domain.ValidationError.
 var errValidation = errors.New("validation")
 
@@ -99,4 +130,52 @@ func TestDecodeBody_NotAStructPointerIsABug(t *testing.T) {
 	err := decodeBody("application/json", []byte(`{}`), decodeTarget{}, false)
 	require.Error(t, err)
 	assert.Equal(t, 500, problemFor(err).Status)
+}
+
+// Input that would show or read as something else changes nothing: a label with a format
+// character is 422 for its field, a member named twice or an escaped unpaired surrogate is
+// 400 malformed_json, on every route that takes a label.
+func TestLookalikeInputIsRefused(t *testing.T) {
+	e := newEnv(t)
+	accountID := e.accountOf(t, asBrowserA())
+	cred := e.storeCredential(t, asBrowserA(), accountID, "")
+	store := func(nickname string) string {
+		return `{"account_id":"` + accountID + `","credential_type":"alpaca","api_key":"AK","secret_key":"SK","nickname":` + nickname + `}`
+	}
+	cases := map[string]struct {
+		method, path, body string
+		status             int
+		code, field        string
+	}{
+		"name with a right-to-left override":    {http.MethodPost, "/api/accounts", `{"account_name":"\u202egnp.exe"}`, 422, "validation_failed", "account_name"},
+		"name with a raw override":              {http.MethodPost, "/api/accounts", "{\"account_name\":\"\u202egnp.exe\"}", 422, "validation_failed", "account_name"},
+		"name with a zero-width space":          {http.MethodPost, "/api/accounts", `{"account_name":"ad\u200bmin"}`, 422, "validation_failed", "account_name"},
+		"name with a byte-order mark":           {http.MethodPost, "/api/accounts", `{"account_name":"\ufeffMain"}`, 422, "validation_failed", "account_name"},
+		"name with a lone surrogate":            {http.MethodPost, "/api/accounts", `{"account_name":"\ud800"}`, 400, "malformed_json", ""},
+		"name given twice":                      {http.MethodPost, "/api/accounts", `{"account_name":"Main","account_name":"\u202eniaM"}`, 400, "malformed_json", ""},
+		"stored nickname with an isolate":       {http.MethodPost, "/api/credentials/store", store(`"\u2067live\u2069"`), 422, "validation_failed", "nickname"},
+		"stored nickname with a lone surrogate": {http.MethodPost, "/api/credentials/store", store(`"\udc00"`), 400, "malformed_json", ""},
+		"stored nickname given twice":           {http.MethodPost, "/api/credentials/store", `{"nickname":"a",` + store(`"b"`)[1:], 400, "malformed_json", ""},
+		"new nickname with a joiner":            {http.MethodPut, "/api/credentials/" + cred.ID, `{"nickname":"a\u200db"}`, 422, "validation_failed", "nickname"},
+		"new nickname up to case twice":         {http.MethodPut, "/api/credentials/" + cred.ID, `{"nickname":"a","NICKNAME":"b"}`, 400, "malformed_json", ""},
+		"new nickname with a lone surrogate":    {http.MethodPut, "/api/credentials/" + cred.ID, `{"nickname":"\ud83d"}`, 400, "malformed_json", ""},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			p := requireProblem(t, e.do(newRequest(tc.method, tc.path, tc.body, asBrowserA())), tc.status, tc.code)
+			if tc.field != "" {
+				require.Len(t, p.Errors, 1)
+				assert.Equal(t, tc.field, p.Errors[0].Field)
+			}
+		})
+	}
+	accounts := e.accountsOf(userA)
+	require.Len(t, accounts, 1)
+	assert.Equal(t, account.DefaultName, accounts[0].Name().String())
+	id, err := domain.ParseID(accountID)
+	require.NoError(t, err)
+	creds, _, err := e.store.Credentials().List(context.Background(), e.store.SignIn(userA), id, credential.Page{Size: credential.MaxPageSize})
+	require.NoError(t, err)
+	require.Len(t, creds, 1)
+	assert.Equal(t, "alpaca", creds[0].Nickname().String())
 }

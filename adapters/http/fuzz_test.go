@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/brokerly/accounts/domain"
@@ -70,6 +72,12 @@ func FuzzDecodeCreateAccount(f *testing.F) {
 		case resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusConflict &&
 			resp.StatusCode != http.StatusUnprocessableEntity:
 			t.Fatalf("a decodable body got %d: %s", resp.StatusCode, got)
+		case resp.StatusCode == http.StatusCreated:
+			var a UserAccount
+			if err := json.Unmarshal(got, &a); err != nil {
+				t.Fatalf("201 without an account: %s", got)
+			}
+			requireShownAsStored(t, a.AccountName)
 		}
 	})
 }
@@ -96,6 +104,12 @@ func FuzzDecodeBody(f *testing.F) {
 				bytes.TrimLeft(body, " \t\r\n")[0] != '{' {
 				t.Fatalf("accepted %q as %q", body, contentType)
 			}
+			if name, dup := duplicateMember(body); dup {
+				t.Fatalf("accepted %q, which names %q twice", body, name)
+			}
+			if replacedSurrogate(body) {
+				t.Fatalf("accepted %q, whose unpaired surrogate decodes to U+FFFD", body)
+			}
 			return
 		}
 		p := problemFor(err)
@@ -120,4 +134,66 @@ func validHeaderValue(v string) bool {
 		}
 	}
 	return true
+}
+
+// duplicateMember is an oracle for checkStrictJSON, written differently: it walks body's
+// tokens and reports a member name an object holds twice, up to case (as encoding/json
+// matches names). body must be valid JSON.
+func duplicateMember(body []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var walk func() (string, bool)
+	walk = func() (string, bool) {
+		tok, err := dec.Token()
+		if d, ok := tok.(json.Delim); err != nil || !ok {
+			return "", false // a scalar
+		} else if d == '[' {
+			for dec.More() {
+				if name, dup := walk(); dup {
+					return name, true
+				}
+			}
+			_, _ = dec.Token()
+			return "", false
+		}
+		var names []string
+		for dec.More() {
+			tok, _ := dec.Token()
+			name, _ := tok.(string)
+			for _, n := range names {
+				if strings.EqualFold(n, name) {
+					return name, true
+				}
+			}
+			names = append(names, name)
+			if name, dup := walk(); dup {
+				return name, true
+			}
+		}
+		_, _ = dec.Token()
+		return "", false
+	}
+	return walk()
+}
+
+// replacedSurrogate reports whether a decoded string of body holds U+FFFD that body never
+// spelled out (literally or as \ufffd): then an unpaired surrogate escape became it.
+func replacedSurrogate(body []byte) bool {
+	if bytes.Contains(body, []byte("\uFFFD")) || bytes.Contains(bytes.ToLower(body), []byte("\ufffd")) ||
+		bytes.ContainsRune(body, utf8.RuneError) {
+		return false
+	}
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		return false
+	}
+	return strings.ContainsRune(fmt.Sprint(v), utf8.RuneError)
+}
+
+// requireShownAsStored fails when an accepted label holds a character that would make it
+// show as something else: a control or format (Cf) character.
+func requireShownAsStored(t *testing.T, label string) {
+	t.Helper()
+	if i := strings.IndexFunc(label, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }); i >= 0 {
+		t.Fatalf("accepted the label %q with an invisible or control character at byte %d", label, i)
+	}
 }

@@ -241,8 +241,8 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	store := memory.NewStore()
 	o := envOptions{
 		cfg: Config{
-			AllowedOrigins:     []string{allowedOrigin, "https://app.brokerly.example"},
-			SessionCookieNames: []string{secureCookie, devCookie},
+			AllowedOrigins:    []string{allowedOrigin, "https://app.brokerly.example"},
+			SessionCookieName: secureCookie,
 		},
 		clock: ports.SystemClock{},
 	}

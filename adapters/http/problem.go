@@ -227,7 +227,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 			c.Set(fiber.HeaderRetryAfter, retryAfterSeconds(spent.RetryAfter))
 		}
 	case fiber.StatusMethodNotAllowed:
-		if methods := s.allow[strings.TrimSuffix(c.Path(), "/")]; len(methods) > 0 {
+		if methods := s.allowMethods(c.Path()); len(methods) > 0 {
 			c.Set(fiber.HeaderAllow, strings.Join(methods, ", "))
 		}
 	}

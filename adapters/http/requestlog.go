@@ -115,7 +115,7 @@ func (s *Server) logRequest(c *fiber.Ctx) {
 		zap.String("method", strings.Clone(c.Method())),
 		zap.String("path", strings.Clone(c.Path())),
 		zap.Int("status", status),
-		zap.Duration("latency", time.Since(c.Context().Time())),
+		zap.Duration("latency", time.Since(s.requestStart(c))),
 		zap.String("remote_ip", c.Context().RemoteIP().String()), // the socket peer, never X-Forwarded-For
 	)
 	// The user the request's transaction resolved the session to, if it got that far.

@@ -1,11 +1,15 @@
 package httpadapter
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -128,4 +132,63 @@ func TestRequestLog_NamesTheResolvedUser(t *testing.T) {
 	require.Len(t, lines, 2)
 	assert.Equal(t, userB.String(), lines[0].ContextMap()["user_id"])
 	assert.NotContains(t, lines[1].ContextMap(), "user_id")
+}
+
+// A request fasthttp refuses while reading it (here: the read timeout, 408) is logged
+// with the time since its first byte, or since the connection opened when it is the
+// first: neither the zero time (an overflow to 292 years) nor the start of the previous
+// request on a kept-alive connection.
+func TestRequestLog_RefusedWhileReadingHasItsRealLatency(t *testing.T) {
+	const readTimeout = 300 * time.Millisecond
+	e := newEnv(t, withConfig(func(c *Config) { c.ReadTimeout = readTimeout }))
+	addr := strings.TrimPrefix(e.serve(), "http://")
+	timedOut := func() time.Duration {
+		t.Helper()
+		var lines []observer.LoggedEntry
+		require.Eventually(t, func() bool {
+			lines = e.logs.FilterField(fieldInt("status", http.StatusRequestTimeout)).All()
+			return len(lines) > 0
+		}, 5*time.Second, 10*time.Millisecond)
+		e.logs.TakeAll()
+		d, ok := lines[0].ContextMap()["latency"].(time.Duration)
+		require.True(t, ok, "latency is a duration: %v", lines[0].ContextMap())
+		return d
+	}
+
+	t.Run("first request of a connection", func(t *testing.T) {
+		conn := dial(t, addr)
+		_, err := io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, conn) // the 408, then the close
+		d := timedOut()
+		assert.GreaterOrEqual(t, d, readTimeout)
+		assert.Less(t, d, readTimeout+time.Second)
+	})
+	t.Run("kept-alive connection", func(t *testing.T) {
+		conn := dial(t, addr)
+		br := bufio.NewReader(conn)
+		_, err := io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+		require.NoError(t, err)
+		resp, err := http.ReadResponse(br, nil)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		e.logs.TakeAll()
+		const idle = 1500 * time.Millisecond // well past the read timeout, within the idle timeout
+		time.Sleep(idle)
+		_, err = io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, br)
+		d := timedOut()
+		assert.GreaterOrEqual(t, d, readTimeout)
+		assert.Less(t, d, idle, "counted from this request's first byte, not the previous request")
+	})
+}
+
+func dial(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
+	return conn
 }

@@ -42,8 +42,8 @@ type Config struct {
 	// AllowedOrigins are the exact browser origins (scheme://host[:port]) that may call the
 	// API with credentials, and the only ones whose cookie-authenticated writes are accepted.
 	AllowedOrigins []string
-	// SessionCookieNames are tried in order; the first one present in the request wins.
-	SessionCookieNames []string
+	// SessionCookieName is the one cookie a session is read from (empty: bearer tokens only).
+	SessionCookieName string
 	// BodyLimit in bytes; larger bodies get 413 before they are read.
 	BodyLimit    int
 	ReadTimeout  time.Duration
@@ -70,10 +70,8 @@ func (c Config) Validate() error {
 			errs = append(errs, err)
 		}
 	}
-	for _, n := range c.SessionCookieNames {
-		if n == "" || strings.ContainsAny(n, " \t\r\n;=,\"") {
-			errs = append(errs, fmt.Errorf("http: invalid session cookie name %q", n))
-		}
+	if n := c.SessionCookieName; strings.ContainsAny(n, " \t\r\n;=,\"") {
+		errs = append(errs, fmt.Errorf("http: invalid session cookie name %q", n))
 	}
 	if c.BodyLimit < 0 || c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 || c.RequestTimeout < 0 ||
 		c.AuthFailureRate < 0 || c.AuthFailureBurst < 0 || math.IsNaN(c.AuthFailureRate) || math.IsInf(c.AuthFailureRate, 0) {
@@ -132,6 +130,7 @@ type Server struct {
 	ready    Readiness
 	log      *zap.Logger
 	origins  map[string]struct{}
+	edge     edgeState
 	allow    map[string][]string // path → methods, for the Allow header of a 405
 	limiter  *authLimiter        // nil when the failed-authentication limit is off
 	draining atomic.Bool
@@ -170,7 +169,7 @@ func NewServer(cfg Config, application app.Application, verifier ports.SessionVe
 		s.origins[n] = struct{}{}
 	}
 	s.app = fiber.New(fiber.Config{
-		ErrorHandler:          s.handleError,
+		ErrorHandler:          s.refusedEarly,
 		BodyLimit:             cfg.BodyLimit,
 		ReadTimeout:           cfg.ReadTimeout,
 		WriteTimeout:          cfg.WriteTimeout,
@@ -190,15 +189,17 @@ func NewServer(cfg Config, application app.Application, verifier ports.SessionVe
 
 // routes wires the middleware chain. The order is the order of the checks: request id and
 // logging, panic recovery, CORS (answers preflights), deadline, then for /api/* the session
-// (401 first), then CSRF (403), and in the handler the content type (415) and the body.
+// (401 first), then, once a route has matched, CSRF (403), and in the handler the content
+// type (415) and the body.
 func (s *Server) routes() {
-	s.app.Use(s.requestLog, s.recoverPanics(), s.securityHeaders, s.cors, s.deadline)
+	s.guardEdges()
+	s.app.Use(s.requestLog, s.recoverPanics(), s.cors, s.deadline)
 
 	s.get("/healthz", s.live)
 	s.get("/livez", s.live)
 	s.get("/readyz", s.readyz)
 
-	api := s.app.Group("/api", s.authenticate, s.csrf)
+	api := s.app.Group("/api", s.authenticate)
 	s.handle(api, fiber.MethodGet, "/accounts", s.listAccounts)
 	s.handle(api, fiber.MethodPost, "/accounts", s.createAccount)
 	s.handle(api, fiber.MethodPost, "/accounts/get-or-create", s.getOrCreateAccount)
@@ -213,16 +214,19 @@ func (s *Server) routes() {
 
 func (s *Server) get(path string, h fiber.Handler) { s.handle(s.app, fiber.MethodGet, path, h) }
 
-// handle registers a route and remembers its method for the Allow header of a 405.
+// handle registers a route and remembers its method for the Allow header of a 405 (and
+// CORS preflights). The CSRF check is the first handler of the route itself, not
+// middleware: a request no route takes (a 404, or a 405 for a method the route lacks)
+// gets that answer, never a 403 first.
 func (s *Server) handle(r fiber.Router, method, path string, h fiber.Handler) {
-	r.Add(method, path, h)
+	r.Add(method, path, s.csrf, h)
 	full := path
 	if g, ok := r.(*fiber.Group); ok {
 		full = g.Prefix + path
 	}
 	s.allow[full] = append(s.allow[full], method)
 	if method == fiber.MethodGet {
-		r.Add(fiber.MethodHead, path, h)
+		r.Add(fiber.MethodHead, path, s.csrf, h)
 		s.allow[full] = append(s.allow[full], fiber.MethodHead)
 	}
 }
@@ -236,12 +240,6 @@ func (s *Server) recoverPanics() fiber.Handler {
 			c.Locals(localPanicStack, string(debug.Stack()))
 		},
 	})
-}
-
-// securityHeaders are cheap defaults for a JSON API that browsers call.
-func (s *Server) securityHeaders(c *fiber.Ctx) error {
-	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
-	return c.Next()
 }
 
 // App exposes the Fiber app, for app.Test in tests and for mounting.

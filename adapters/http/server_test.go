@@ -1,10 +1,15 @@
 package httpadapter
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -21,11 +26,55 @@ func TestBeginDrain_ReadinessFailsButRequestsAreServed(t *testing.T) {
 	require.Equal(t, http.StatusCreated, e.do(newRequest(http.MethodPost, "/api/accounts", `{"account_name":"x"}`, asBrowserA())).StatusCode)
 }
 
-func TestSecurityHeaders(t *testing.T) {
-	e := newEnv(t)
-	resp := e.do(newRequest(http.MethodGet, "/healthz", ""))
-	assert.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"))
-	assert.Empty(t, resp.Header.Get("Server"), "no product banner")
+// Every response carries the security headers and no product banner: those of the
+// handlers, and those fasthttp and Fiber answer before any middleware (a body over the
+// limit, oversized headers, a read timeout, an unparsable request, an unknown method).
+// Each answer is problem JSON with a request id.
+func TestSecurityHeadersOnEveryResponse(t *testing.T) {
+	e := newEnv(t, withConfig(func(c *Config) { c.ReadTimeout = 300 * time.Millisecond }))
+	addr := strings.TrimPrefix(e.serve(), "http://")
+	cookie := "Cookie: " + secureCookie + "=" + cookieA + "\r\n"
+	requests := map[string]struct {
+		raw    string
+		status int
+	}{
+		"handled":                 {"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 200},
+		"head":                    {"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 200},
+		"preflight":               {"OPTIONS /api/accounts HTTP/1.1\r\nHost: x\r\nOrigin: " + allowedOrigin + "\r\nAccess-Control-Request-Method: POST\r\n\r\n", 204},
+		"no route":                {"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", 404},
+		"method the route lacks":  {"DELETE /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 405},
+		"unauthenticated":         {"GET /api/accounts HTTP/1.1\r\nHost: x\r\n\r\n", 401},
+		"body over the limit":     {"POST /api/accounts HTTP/1.1\r\nHost: x\r\n" + cookie + "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n", 413},
+		"headers over the limit":  {"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " + strings.Repeat("x", 20<<10) + "\r\n\r\n", 431},
+		"read timeout":            {"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ", 408},
+		"unparsable request line": {"GARBAGE\r\n\r\n", 400},
+		"bad content length":      {"POST /api/accounts HTTP/1.1\r\nHost: x\r\nContent-Length: x\r\n\r\n", 400},
+		"broken chunk":            {"POST /api/accounts HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400},
+		"unknown method":          {"FOO /api/accounts HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+	}
+	for name, tc := range requests {
+		t.Run(name, func(t *testing.T) {
+			conn := dial(t, addr)
+			_, err := io.WriteString(conn, tc.raw)
+			require.NoError(t, err)
+			method, _, _ := strings.Cut(tc.raw, " ")
+			resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: method})
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			require.Equal(t, tc.status, resp.StatusCode, "%s", body)
+			assert.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"))
+			assert.Empty(t, resp.Header.Get("Server"), "no product banner")
+			assert.NotEmpty(t, resp.Header.Get("X-Request-Id"))
+			if tc.status >= 400 {
+				assert.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"), "%s", body)
+				var p Problem
+				require.NoError(t, json.Unmarshal(body, &p), "%s", body)
+				assert.Equal(t, tc.status, p.Status)
+			}
+		})
+	}
 }
 
 // A session the store resolves to no one (a signed value whose session never existed) is the
@@ -111,5 +160,73 @@ func TestSlowHeadersAreCutAtReadTimeout(t *testing.T) {
 	wg.Wait()
 	for i, d := range closedAfter {
 		assert.Less(t, d, readTimeout+2*time.Second, "slow connection %d was not closed in time", i)
+	}
+}
+
+// Test 29's refusal as ordinary clients see it: Go's net/http client, like browsers and
+// Node's fetch, sends a large body without waiting for 100 Continue. The server refuses it
+// after the headers and then closes the connection; it must read what the client keeps
+// sending first, or the close resets the connection under the client and costs it the
+// 413. Declared, chunked and 100-continue uploads of 5 MB all get the problem body.
+func TestOversizedBodyGetsIts413NotAReset(t *testing.T) {
+	e := newEnv(t)
+	base := e.serve()
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true, ExpectContinueTimeout: 5 * time.Second}}
+	body := bytes.Repeat([]byte("a"), 5<<20)
+	for _, framing := range []string{"declared", "chunked", "100-continue"} {
+		t.Run(framing, func(t *testing.T) {
+			for range 5 {
+				req, err := http.NewRequest(http.MethodPost, base+"/api/accounts", bytes.NewReader(body))
+				require.NoError(t, err)
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+bearerA)
+				switch framing {
+				case "chunked":
+					req.ContentLength = -1
+					req.Body = io.NopCloser(bytes.NewReader(body)) // no length to find
+				case "100-continue":
+					req.Header.Set("Expect", "100-continue")
+				}
+				resp, err := client.Do(req)
+				require.NoError(t, err, "the client got an answer, not a reset")
+				p := requireProblem(t, resp, http.StatusRequestEntityTooLarge, "payload_too_large")
+				assert.Equal(t, "The request body is too large.", p.Detail)
+				assert.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"))
+			}
+		})
+	}
+	assert.Empty(t, e.accountsOf(userA), "nothing was stored")
+}
+
+// Every route the server has is in the contract (docs/api.md) and in the README's API
+// table, and both list no route it lacks.
+func TestEveryRouteIsDocumented(t *testing.T) {
+	e := newEnv(t)
+	routes := map[string]bool{}
+	for pattern, methods := range e.srv.allow {
+		path := regexp.MustCompile(`:(\w+)`).ReplaceAllString(pattern, "{$1}")
+		for _, m := range methods {
+			if m != http.MethodHead { // every GET route also answers HEAD, as documented
+				routes[m+" "+path] = true
+			}
+		}
+	}
+	// The service's own paths; the docs also name the broker's (GET /v2/account).
+	documented := regexp.MustCompile("`((?:GET|HEAD|POST|PUT|PATCH|DELETE) /(?:api/|healthz|livez|readyz)[^` ?]*)")
+	for _, doc := range []string{"../../docs/api.md", "../../README.md"} {
+		t.Run(doc, func(t *testing.T) {
+			text, err := os.ReadFile(doc)
+			require.NoError(t, err)
+			found := map[string]bool{}
+			for _, m := range documented.FindAllStringSubmatch(string(text), -1) {
+				found[m[1]] = true
+			}
+			for r := range routes {
+				assert.True(t, found[r], "%s is not documented in %s", r, doc)
+			}
+			for r := range found {
+				assert.True(t, routes[r], "%s documents %s, which the server does not have", doc, r)
+			}
+		})
 	}
 }

@@ -27,14 +27,27 @@ type signedUp struct {
 	Bearer    string `json:"bearer"`
 }
 
+// Better Auth's base URL decides its cookie mode: http is plain, https is secure
+// (__Secure- names), as docs/better-auth.md describes.
+const (
+	plainBaseURL  = "http://localhost:3000"
+	secureBaseURL = "https://localhost:3000"
+)
+
 func betterAuth(t *testing.T, dbURL string, args ...string) []byte {
+	t.Helper()
+	return betterAuthAt(t, dbURL, plainBaseURL, args...)
+}
+
+// betterAuthAt runs the harness with Better Auth at baseURL.
+func betterAuthAt(t *testing.T, dbURL, baseURL string, args ...string) []byte {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(harnessDir, "node_modules", "better-auth")); err != nil {
 		t.Fatalf("better-auth is not installed: run `go tool task deps` (npm ci in %s)", harnessDir)
 	}
 	cmd := exec.Command("node", append([]string{"harness.mjs"}, args...)...)
 	cmd.Dir = harnessDir
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "BETTER_AUTH_SECRET="+servicetest.Secret)
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "BETTER_AUTH_SECRET="+servicetest.Secret, "BETTER_AUTH_URL="+baseURL)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -44,8 +57,13 @@ func betterAuth(t *testing.T, dbURL string, args ...string) []byte {
 
 func signUp(t *testing.T, dbURL, email string) signedUp {
 	t.Helper()
+	return signUpAt(t, dbURL, plainBaseURL, email)
+}
+
+func signUpAt(t *testing.T, dbURL, baseURL, email string) signedUp {
+	t.Helper()
 	var s signedUp
-	require.NoError(t, json.Unmarshal(betterAuth(t, dbURL, "signup", email, email), &s))
+	require.NoError(t, json.Unmarshal(betterAuthAt(t, dbURL, baseURL, "signup", email, email), &s))
 	require.NotEmpty(t, s.UserID)
 	require.NotEmpty(t, s.Bearer)
 	return s
@@ -120,4 +138,58 @@ func exerciseRealSessions(t *testing.T, svc *servicetest.Service, broker *alpaca
 	require.Equal(t, 401, request(t, svc, "GET", "/api/accounts", "", "Authorization", "Bearer "+alice.Bearer).status)
 	require.Equal(t, 200, request(t, svc, "GET", "/api/accounts", "", "Authorization", "Bearer "+bob.Bearer).status,
 		"signing alice out leaves bob signed in")
+}
+
+// Test 5 against the real package: Better Auth's getSession reads exactly one session
+// cookie name, the one it computes for its mode, and so does the service. Whatever the
+// Cookie header holds (both names in either order, one name twice, only the other name),
+// the service acts as the user Better Auth sees, or as no one when Better Auth sees no one:
+// a cookie planted under the other name (by a sibling subdomain, say) never makes a
+// victim's writes land in the attacker's account.
+func TestBetterAuthInterop_TheServiceReadsTheCookieBetterAuthReads(t *testing.T) {
+	modes := []struct {
+		name, baseURL, cookie, other string
+		env                          []string
+	}{
+		{"plain mode", plainBaseURL, "better-auth.session_token", "__Secure-better-auth.session_token", nil},
+		{"secure mode", secureBaseURL, "__Secure-better-auth.session_token", "better-auth.session_token",
+			[]string{"BETTER_AUTH_SECURE_COOKIES=true"}},
+	}
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			dbURL := servicetest.NewDatabaseURL(t)
+			svc := servicetest.Start(t, dbURL, m.env...)
+			victim := signUpAt(t, dbURL, m.baseURL, "victim@example.test")
+			attacker := signUpAt(t, dbURL, m.baseURL, "attacker@example.test")
+			name, victimValue, _ := strings.Cut(cookieFromSetCookie(victim.SetCookie), "=")
+			require.Equal(t, m.cookie, name, "Better Auth names its session cookie as the service expects")
+			_, attackerValue, _ := strings.Cut(cookieFromSetCookie(attacker.SetCookie), "=")
+
+			headers := []string{
+				m.cookie + "=" + victimValue + "; " + m.other + "=" + attackerValue,
+				m.other + "=" + attackerValue + "; " + m.cookie + "=" + victimValue,
+				m.cookie + "=" + victimValue + "; " + m.cookie + "=" + attackerValue, // the first wins
+				m.other + "=" + attackerValue,
+			}
+			var seen struct {
+				UserIDs []*string `json:"userIds"`
+			}
+			require.NoError(t, json.Unmarshal(betterAuthAt(t, dbURL, m.baseURL, append([]string{"get-session"}, headers...)...), &seen))
+			require.Equal(t, []*string{&victim.UserID, &victim.UserID, &victim.UserID, nil}, seen.UserIDs,
+				"what Better Auth itself sees")
+
+			for i, header := range headers {
+				res := request(t, svc, "POST", "/api/accounts/get-or-create", "", "Cookie", header, "Origin", servicetest.Origin)
+				if seen.UserIDs[i] == nil {
+					require.Equal(t, 401, res.status, "%s: %s", header, res.raw)
+					continue
+				}
+				require.Equal(t, 200, res.status, "%s: %s", header, res.raw)
+				require.Equal(t, *seen.UserIDs[i], res.body["account"].(map[string]any)["user_id"], header)
+			}
+			res := request(t, svc, "GET", "/api/accounts", "", "Authorization", "Bearer "+attacker.Bearer)
+			require.Equal(t, 200, res.status, res.raw)
+			require.EqualValues(t, 0, res.body["count"], "nothing landed in the attacker's account")
+		})
+	}
 }

@@ -106,7 +106,7 @@ func openDatabase(lc fx.Lifecycle, cfg Config) (*postgres.DB, error) {
 func newHTTPServer(cfg Config, application app.Application, verifier ports.SessionVerifier, db *postgres.DB, log *zap.Logger) *httpadapter.Server {
 	return httpadapter.NewServer(httpadapter.Config{
 		AllowedOrigins:          cfg.AllowedOrigins,
-		SessionCookieNames:      betterauth.CookieNames(cfg.CookiePrefix, cfg.SecureCookies),
+		SessionCookieName:       betterauth.CookieName(cfg.CookiePrefix, cfg.SecureCookies),
 		RequestTimeout:          cfg.RequestTimeout,
 		AuthFailureRate:         cfg.AuthFailureRate,
 		AuthFailureBurst:        cfg.AuthFailureBurst,

@@ -4,10 +4,11 @@
 //   node harness.mjs migrate
 //   node harness.mjs signup <email> <name>
 //   node harness.mjs signout <cookie-pair>
-//   node harness.mjs get-session <cookie-pair>
+//   node harness.mjs get-session <cookie-header>...
 //
 // Env: DATABASE_URL (required), BETTER_AUTH_SECRET (required),
-//      BETTER_AUTH_URL (default http://localhost:3000).
+//      BETTER_AUTH_URL (default http://localhost:3000; an https:// URL puts Better Auth
+//      in secure mode, so its cookies are named __Secure-...).
 // Each command prints exactly one JSON line on stdout and exits 0; on failure
 // it prints a message on stderr and exits 1.
 
@@ -112,11 +113,16 @@ async function main() {
         break;
       }
       case "get-session": {
-        const [cookie] = args;
-        if (!cookie) throw new Error("usage: get-session <cookie-pair>");
+        // The user Better Auth's own getSession sees for each Cookie header, in order
+        // (null for none), so the Go side can compare with what the service sees.
+        if (args.length === 0) throw new Error("usage: get-session <cookie-header>...");
         const auth = betterAuth(options);
-        const s = await auth.api.getSession({ headers: new Headers({ cookie }) });
-        print({ userId: s?.user?.id ?? null });
+        const userIds = [];
+        for (const cookie of args) {
+          const s = await auth.api.getSession({ headers: new Headers({ cookie }) });
+          userIds.push(s?.user?.id ?? null);
+        }
+        print({ userIds });
         break;
       }
       default:
