@@ -42,12 +42,18 @@ func betterAuth(t *testing.T, dbURL string, args ...string) []byte {
 // betterAuthAt runs the harness with Better Auth at baseURL.
 func betterAuthAt(t *testing.T, dbURL, baseURL string, args ...string) []byte {
 	t.Helper()
+	return betterAuthEnv(t, dbURL, []string{"BETTER_AUTH_URL=" + baseURL}, args...)
+}
+
+// betterAuthEnv runs the harness with extra environment (BETTER_AUTH_URL, BETTER_AUTH_ADMIN).
+func betterAuthEnv(t *testing.T, dbURL string, env []string, args ...string) []byte {
+	t.Helper()
 	if _, err := os.Stat(filepath.Join(harnessDir, "node_modules", "better-auth")); err != nil {
 		t.Fatalf("better-auth is not installed: run `go tool task deps` (npm ci in %s)", harnessDir)
 	}
 	cmd := exec.Command("node", append([]string{"harness.mjs"}, args...)...)
 	cmd.Dir = harnessDir
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "BETTER_AUTH_SECRET="+servicetest.Secret, "BETTER_AUTH_URL="+baseURL)
+	cmd.Env = append(append(os.Environ(), "DATABASE_URL="+dbURL, "BETTER_AUTH_SECRET="+servicetest.Secret), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -192,4 +198,73 @@ func TestBetterAuthInterop_TheServiceReadsTheCookieBetterAuthReads(t *testing.T)
 			require.EqualValues(t, 0, res.body["count"], "nothing landed in the attacker's account")
 		})
 	}
+}
+
+// An admin impersonating a user through Better Auth's real admin plugin
+// (auth.api.impersonateUser) reads what the user reads, and is refused every credential
+// write and broker call with 403 impersonation_forbidden, each refusal in the user's trail
+// with the admin's id (docs/api.md, "Impersonation").
+func TestBetterAuthInterop_AnImpersonatingAdminCannotTouchSecrets(t *testing.T) {
+	dbURL := servicetest.NewDatabaseURL(t)
+	broker := alpacatest.NewServer(t, map[string]string{canaryKey: canarySecret})
+	servicetest.CreateDatabase(t, dbURL)
+	withAdmin := []string{"BETTER_AUTH_URL=" + plainBaseURL, "BETTER_AUTH_ADMIN=1"}
+	betterAuthEnv(t, dbURL, withAdmin, "migrate")
+	svc := servicetest.Start(t, dbURL, "ALPACA_PAPER_URL="+broker.URL(), "ALPACA_LIVE_URL="+broker.URL())
+
+	alice := signUp(t, dbURL, "alice@example.test")
+	asAlice := []string{"Authorization", "Bearer " + alice.Bearer}
+	res := request(t, svc, "POST", "/api/accounts/get-or-create", "", asAlice...)
+	require.Equal(t, 200, res.status, res.raw)
+	account := res.body["account"].(map[string]any)["id"].(string)
+	res = request(t, svc, "POST", "/api/credentials/store",
+		`{"account_id":"`+account+`","credential_type":"alpaca","api_key":"`+canaryKey+`","secret_key":"`+canarySecret+`"}`, asAlice...)
+	require.Equal(t, 201, res.status, res.raw)
+	credential := res.body["id"].(string)
+
+	var imp struct {
+		AdminID, UserID, ImpersonatedBy, SetCookie, Cookie string
+	}
+	require.NoError(t, json.Unmarshal(betterAuthEnv(t, dbURL, withAdmin, "impersonate", "admin@example.test", alice.UserID), &imp))
+	require.Equal(t, alice.UserID, imp.UserID)
+	require.Equal(t, imp.AdminID, imp.ImpersonatedBy, "Better Auth marked the session as an impersonation")
+	asAdmin := []string{"Cookie", cookieFromSetCookie(imp.SetCookie), "Origin", "http://app.test"}
+
+	for _, path := range []string{"/api/accounts", "/api/credentials?account_id=" + account, "/api/credentials/" + credential + "/events"} {
+		res := request(t, svc, "GET", path, "", asAdmin...)
+		require.Equal(t, 200, res.status, "the admin reads %s: %s", path, res.raw)
+	}
+	res = request(t, svc, "GET", "/api/accounts", "", asAdmin...)
+	require.Equal(t, account, res.body["accounts"].([]any)[0].(map[string]any)["id"], "as alice")
+
+	calls := broker.Calls()
+	for _, r := range []struct{ method, path, body string }{
+		{"POST", "/api/credentials/store", `{"account_id":"` + account + `","credential_type":"alpaca","api_key":"AKADMIN","secret_key":"admin-secret"}`},
+		{"PUT", "/api/credentials/" + credential, `{"secret_key":"replaced-by-admin"}`},
+		{"DELETE", "/api/credentials/" + credential, ""},
+		{"POST", "/api/credentials/" + credential + "/validate", ""},
+		{"GET", "/api/credentials/" + credential + "/account-data", ""},
+	} {
+		res := request(t, svc, r.method, r.path, r.body, asAdmin...)
+		require.Equal(t, 403, res.status, "%s %s: %s", r.method, r.path, res.raw)
+		require.Equal(t, "impersonation_forbidden", res.body["code"])
+	}
+	require.Equal(t, calls, broker.Calls(), "Alpaca is never asked")
+
+	res = request(t, svc, "GET", "/api/credentials/"+credential+"/events", "", asAlice...)
+	require.Equal(t, 200, res.status, res.raw)
+	var trail []string
+	for _, raw := range res.body["events"].([]any) {
+		e := raw.(map[string]any)
+		trail = append(trail, e["action"].(string)+" "+e["outcome"].(string))
+		if e["outcome"] == "refused" {
+			require.Equal(t, imp.AdminID, e["impersonated_by"])
+		} else {
+			require.Nil(t, e["impersonated_by"])
+		}
+	}
+	require.Equal(t, []string{"account_data_read refused", "validated refused", "deleted refused", "updated refused", "stored ok"}, trail)
+	res = request(t, svc, "POST", "/api/credentials/"+credential+"/validate", "", asAlice...)
+	require.Equal(t, 200, res.status, "alice herself still may: %s", res.raw)
+	require.Equal(t, true, res.body["is_valid"])
 }

@@ -20,7 +20,7 @@ const stderrLog = (...args) => console.error(...args);
 console.log = console.info = console.debug = stderrLog;
 
 import { betterAuth } from "better-auth";
-import { bearer } from "better-auth/plugins";
+import { admin, bearer } from "better-auth/plugins";
 import { getMigrations } from "better-auth/db/migration";
 import pg from "pg";
 
@@ -53,7 +53,7 @@ async function main() {
     baseURL: process.env.BETTER_AUTH_URL || "http://localhost:3000",
     database: pool,
     emailAndPassword: { enabled: true },
-    plugins: [bearer()],
+    plugins: process.env.BETTER_AUTH_ADMIN === "1" ? [bearer(), admin()] : [bearer()],
     session: { expiresIn: 604800, updateAge: 86400 },
     // Better Auth's default logger prints info/debug via console.log (stdout);
     // route every level to stderr so stdout stays one JSON line.
@@ -125,8 +125,49 @@ async function main() {
         print({ userIds });
         break;
       }
+      case "impersonate": {
+        // An admin signs up, is made an admin the way Better Auth's docs describe
+        // (adminUserIds), and impersonates the user: what the service gets is the
+        // impersonation session's cookie, exactly as Better Auth sets it.
+        const [email, userId] = args;
+        if (!email || !userId) throw new Error("usage: impersonate <admin-email> <user-id>");
+        if (process.env.BETTER_AUTH_ADMIN !== "1") throw new Error("impersonate needs BETTER_AUTH_ADMIN=1");
+        const signedUp = await betterAuth(options).api.signUpEmail({
+          body: { email, password: PASSWORD, name: email },
+          asResponse: true,
+        });
+        if (!signedUp.ok) throw new Error(`signUpEmail: HTTP ${signedUp.status}: ${await signedUp.text()}`);
+        const adminId = (await signedUp.json()).user.id;
+        const adminCookie = signedUp.headers
+          .getSetCookie()
+          .map(cookiePair)
+          .find((c) => c.split("=")[0].endsWith("session_token"));
+        const auth = betterAuth({ ...options, plugins: [bearer(), admin({ adminUserIds: [adminId] })] });
+        const res = await auth.api.impersonateUser({
+          body: { userId },
+          headers: new Headers({ cookie: adminCookie }),
+          asResponse: true,
+        });
+        if (!res.ok) throw new Error(`impersonateUser: HTTP ${res.status}: ${await res.text()}`);
+        // Better Auth first expires the admin's own session cookie, then sets the new one:
+        // the last session_token cookie is the impersonation's.
+        const setCookie = res.headers
+          .getSetCookie()
+          .filter((c) => cookiePair(c).split("=")[0].endsWith("session_token"))
+          .at(-1);
+        if (!setCookie) throw new Error("no session_token Set-Cookie in the impersonation response");
+        const body = await res.json();
+        print({
+          adminId,
+          userId: body.session?.userId ?? null,
+          impersonatedBy: body.session?.impersonatedBy ?? null,
+          setCookie,
+          cookie: cookiePair(setCookie),
+        });
+        break;
+      }
       default:
-        throw new Error(`unknown command ${JSON.stringify(cmd)} (migrate | signup | signout | get-session)`);
+        throw new Error(`unknown command ${JSON.stringify(cmd)} (migrate | signup | signout | get-session | impersonate)`);
     }
   } finally {
     // An open pool keeps the event loop alive; close it so the process exits.
