@@ -33,6 +33,12 @@ type Config struct {
 	BrokerTimeout    time.Duration
 	AuthFailureRate  float64 // failed authentications per second per client IP; 0 disables the limit
 	AuthFailureBurst int
+	// HTTPMaxConns and HTTPMaxConnsPerIP bound the open HTTP connections (0: no bound).
+	// HTTPMaxConnsAuto says HTTPMaxConns was derived from OpenFileLimit (see maxconns.go).
+	HTTPMaxConns      int
+	HTTPMaxConnsPerIP int
+	HTTPMaxConnsAuto  bool
+	OpenFileLimit     uint64 // the process's RLIMIT_NOFILE; 0 when unknown
 }
 
 const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/accounts?sslmode=disable"
@@ -86,9 +92,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if cfg.ShutdownDrain, err = parseNonNegativeDuration(env("SHUTDOWN_DRAIN_PERIOD", "0s")); err != nil {
 		errs = append(errs, fmt.Errorf("SHUTDOWN_DRAIN_PERIOD: %w", err))
 	}
-	if cfg.BrokerTimeout, err = parsePositiveDuration(env("BROKER_TIMEOUT", "10s")); err != nil {
+	if cfg.BrokerTimeout, err = parsePositiveDuration(env("BROKER_TIMEOUT", "4s")); err != nil {
 		errs = append(errs, fmt.Errorf("BROKER_TIMEOUT: %w", err))
 	}
+	errs = append(errs, cfg.loadConnectionBounds(getenv("HTTP_MAX_CONNS"), getenv("HTTP_MAX_CONNS_PER_IP"))...)
 	for _, o := range cfg.AllowedOrigins {
 		if o == "*" || o == "null" || !(strings.HasPrefix(o, "http://") || strings.HasPrefix(o, "https://")) {
 			errs = append(errs, fmt.Errorf("CORS_ALLOWED_ORIGINS: %q is not an exact http(s) origin", o))
