@@ -69,7 +69,9 @@ func hammer(svc *servicetest.Service, user servicetest.Session, worker int, load
 		}
 		switch {
 		case err != nil:
-			load.add(func(l *shutdownLoad) { l.lost = append(l.lost, fmt.Sprintf("worker %d request %d: %v", worker, i, err)) })
+			load.add(func(l *shutdownLoad) {
+				l.lost = append(l.lost, fmt.Sprintf("worker %d request %d: %v", worker, i, err))
+			})
 		case resp.StatusCode != http.StatusOK:
 			load.add(func(l *shutdownLoad) {
 				l.lost = append(l.lost, fmt.Sprintf("worker %d request %d: status %d", worker, i, resp.StatusCode))
