@@ -45,13 +45,13 @@ func TestLoadConfigDerivesTheConnectionBoundsFromTheOpenFileLimit(t *testing.T) 
 	require.NoError(t, err)
 	require.True(t, cfg.HTTPMaxConnsAuto)
 	require.Equal(t, 20_000-fdReserve-8, cfg.HTTPMaxConns)
-	require.Equal(t, 256, cfg.HTTPMaxConnsPerIP)
+	require.Equal(t, 1024, cfg.HTTPMaxConnsPerIP)
 
 	withOpenFileLimit(t, 256)
 	cfg, err = LoadConfig(envOf(map[string]string{"DB_MAX_CONNS": "4"}))
 	require.NoError(t, err)
 	require.Equal(t, 256-fdReserve-4, cfg.HTTPMaxConns)
-	require.Equal(t, (256-fdReserve-4)/4, cfg.HTTPMaxConnsPerIP, "a quarter of the overall bound when that is less than 256")
+	require.Equal(t, (256-fdReserve-4)/4, cfg.HTTPMaxConnsPerIP, "a quarter of the overall bound when that is less than 1024")
 	require.NoError(t, cfg.checkConnectionBounds())
 
 	withOpenFileLimit(t, 100)
@@ -69,7 +69,7 @@ func TestLoadConfigDerivesTheConnectionBoundsFromTheOpenFileLimit(t *testing.T) 
 	cfg, err = LoadConfig(envOf(map[string]string{"HTTP_MAX_CONNS": "0"}))
 	require.NoError(t, err)
 	require.Zero(t, cfg.HTTPMaxConns)
-	require.Equal(t, 256, cfg.HTTPMaxConnsPerIP)
+	require.Equal(t, 1024, cfg.HTTPMaxConnsPerIP)
 }
 
 func TestLoadConfigReadsEverything(t *testing.T) {

@@ -20,7 +20,7 @@ const (
 	minMaxConns = 16
 	// defaultMaxConnsPerIP, or a quarter of the overall bound when that is less, so that a
 	// handful of clients can never hold every connection.
-	defaultMaxConnsPerIP = 256
+	defaultMaxConnsPerIP = 1024
 )
 
 // openFileLimit is RLIMIT_NOFILE as the process runs with it (Go raises the soft limit to
