@@ -261,8 +261,8 @@ func (s *Server) App() *fiber.App { return s.app }
 // then stop the process, which can no longer answer.
 func (s *Server) Serve(ln net.Listener) error {
 	l, err := s.serving.start(ln, s.cfg, s.app.Server(), s.log)
-	if err != nil {
-		return err
+	if l == nil {
+		return err // nil when Shutdown came first
 	}
 	err = s.app.Listener(l)
 	if err == nil && !s.serving.stopping.Load() {

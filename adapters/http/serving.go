@@ -38,7 +38,8 @@ type serving struct {
 }
 
 // start wraps ln and hooks the connection table and the Connection: close switch into
-// fasthttp. A server serves once.
+// fasthttp. A server serves once. It returns nil, and closes ln, when a shutdown came
+// first.
 func (sv *serving) start(ln net.Listener, cfg Config, fs *fasthttp.Server, log *zap.Logger) (*listener, error) {
 	sv.mu.Lock()
 	defer sv.mu.Unlock()
@@ -46,7 +47,7 @@ func (sv *serving) start(ln net.Listener, cfg Config, fs *fasthttp.Server, log *
 		return nil, errors.New("http: Serve called twice")
 	}
 	if sv.stopping.Load() {
-		return nil, errors.New("http: Serve called after Shutdown")
+		return nil, ln.Close()
 	}
 	sv.conns = newConnTable(cfg.MaxConns, cfg.MaxConnsPerIP)
 	sv.ln = newListener(ln, sv.conns, log)

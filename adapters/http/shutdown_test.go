@@ -253,3 +253,14 @@ func TestShutdown_LosesNoRequestUnderKeepAliveLoad(t *testing.T) {
 	assert.Positive(t, refused, "new connections were refused once the listener closed")
 	t.Logf("answered %d (%d with Connection: close), refused connections %d", answered, lastOnConn, refused)
 }
+
+// A Serve that starts after Shutdown (a SIGTERM right after the start) closes its socket
+// and returns nil: the shutdown came first, nothing failed.
+func TestServe_AfterShutdownClosesTheSocket(t *testing.T) {
+	e := newEnv(t)
+	require.NoError(t, e.srv.Shutdown(context.Background()))
+	ln := loopbackListener(t)
+	require.NoError(t, e.srv.Serve(ln))
+	_, err := net.DialTimeout("tcp", ln.Addr().String(), 100*time.Millisecond)
+	require.ErrorIs(t, err, syscall.ECONNREFUSED)
+}
