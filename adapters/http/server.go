@@ -58,6 +58,11 @@ type Config struct {
 	AuthFailureRate         float64
 	AuthFailureBurst        int
 	DisableAuthFailureLimit bool
+	// MaxConns bounds the connections open at once, and MaxConnsPerIP those of one client
+	// IP (IPv6: its /64); zero means no bound. A connection past either bound is closed as
+	// soon as it is accepted. See listener.go.
+	MaxConns      int
+	MaxConnsPerIP int
 }
 
 // Validate reports configuration that would make the server insecure or useless. NewServer
@@ -76,6 +81,9 @@ func (c Config) Validate() error {
 	if c.BodyLimit < 0 || c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 || c.RequestTimeout < 0 ||
 		c.AuthFailureRate < 0 || c.AuthFailureBurst < 0 || math.IsNaN(c.AuthFailureRate) || math.IsInf(c.AuthFailureRate, 0) {
 		errs = append(errs, errors.New("http: limits and timeouts must not be negative"))
+	}
+	if c.MaxConns < 0 || c.MaxConnsPerIP < 0 {
+		errs = append(errs, errors.New("http: connection bounds must not be negative"))
 	}
 	return errors.Join(errs...)
 }
@@ -134,6 +142,7 @@ type Server struct {
 	allow    map[string][]string // path → methods, for the Allow header of a 405
 	limiter  *authLimiter        // nil when the failed-authentication limit is off
 	draining atomic.Bool
+	serving  serving
 }
 
 // NewServer builds the app with every route and middleware. It panics when cfg is invalid
@@ -245,16 +254,35 @@ func (s *Server) recoverPanics() fiber.Handler {
 // App exposes the Fiber app, for app.Test in tests and for mounting.
 func (s *Server) App() *fiber.App { return s.app }
 
-// Serve answers requests on ln until Shutdown; it returns nil after a graceful shutdown.
-func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
+// Serve answers requests on ln until Shutdown, through a listener that outlives running out
+// of descriptors and bounds the open connections (listener.go). It returns nil after
+// Shutdown, and an error whenever it stops serving for any other reason: the caller must
+// then stop the process, which can no longer answer.
+func (s *Server) Serve(ln net.Listener) error {
+	l, err := s.serving.start(ln, s.cfg, s.app.Server(), s.log)
+	if l == nil {
+		return err // nil when Shutdown came first
+	}
+	err = s.app.Listener(l)
+	if err == nil && !s.serving.stopping.Load() {
+		err = errStoppedServing
+	}
+	return err
+}
 
 // BeginDrain turns /readyz to 503 while the server keeps serving, so that a caller can
 // wait out a drain period (load balancers noticing) before Shutdown closes the listener.
 func (s *Server) BeginDrain() { s.draining.Store(true) }
 
-// Shutdown turns /readyz to 503 at once, then stops accepting connections and waits (until
-// ctx ends) for in-flight requests to finish.
+// Shutdown turns /readyz to 503 at once, closes the listener, and waits (until ctx ends)
+// for every connection to close without losing a request: from then on each answer
+// carries Connection: close, and a connection is closed by the server only while it waits
+// between requests (serving.go). At ctx's end the remaining connections are closed.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.BeginDrain()
-	return s.app.ShutdownWithContext(ctx)
+	err := s.serving.stop(ctx)
+	if ferr := s.app.ShutdownWithContext(ctx); ferr != nil && err == nil {
+		err = fmt.Errorf("http: shutdown: %w", ferr)
+	}
+	return err
 }

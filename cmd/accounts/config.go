@@ -41,6 +41,12 @@ type Config struct {
 	// BrokerRatePerMinute and BrokerBurst are each user's budget of broker calls.
 	BrokerRatePerMinute int
 	BrokerBurst         int
+	// HTTPMaxConns and HTTPMaxConnsPerIP bound the open HTTP connections (0: no bound).
+	// HTTPMaxConnsAuto says HTTPMaxConns was derived from OpenFileLimit (see maxconns.go).
+	HTTPMaxConns      int
+	HTTPMaxConnsPerIP int
+	HTTPMaxConnsAuto  bool
+	OpenFileLimit     uint64 // the process's RLIMIT_NOFILE; 0 when unknown
 }
 
 // maxCredentialsPerAccount keeps even a configured cap within what one page of the list
@@ -102,7 +108,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if cfg.ShutdownDrain, err = parseNonNegativeDuration(env("SHUTDOWN_DRAIN_PERIOD", "0s")); err != nil {
 		errs = append(errs, fmt.Errorf("SHUTDOWN_DRAIN_PERIOD: %w", err))
 	}
-	if cfg.BrokerTimeout, err = parsePositiveDuration(env("BROKER_TIMEOUT", "10s")); err != nil {
+	if cfg.BrokerTimeout, err = parsePositiveDuration(env("BROKER_TIMEOUT", "4s")); err != nil {
 		errs = append(errs, fmt.Errorf("BROKER_TIMEOUT: %w", err))
 	}
 	if cfg.BrokerRatePerMinute, err = strconv.Atoi(env("BROKER_RATE_PER_MINUTE", strconv.Itoa(ratelimit.DefaultCallsPerMinute))); err != nil || cfg.BrokerRatePerMinute < 1 {
@@ -111,6 +117,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if cfg.BrokerBurst, err = strconv.Atoi(env("BROKER_BURST", strconv.Itoa(ratelimit.DefaultBurst))); err != nil || cfg.BrokerBurst < 1 {
 		errs = append(errs, fmt.Errorf("BROKER_BURST must be a positive integer (broker calls a user may make at once)"))
 	}
+	errs = append(errs, cfg.loadConnectionBounds(getenv("HTTP_MAX_CONNS"), getenv("HTTP_MAX_CONNS_PER_IP"))...)
 	for _, o := range cfg.AllowedOrigins {
 		if o == "*" || o == "null" || !(strings.HasPrefix(o, "http://") || strings.HasPrefix(o, "https://")) {
 			errs = append(errs, fmt.Errorf("CORS_ALLOWED_ORIGINS: %q is not an exact http(s) origin", o))

@@ -25,6 +25,51 @@ func TestLoadConfigDefaults(t *testing.T) {
 	require.Zero(t, cfg.ShutdownDrain)
 	require.Equal(t, 20.0, cfg.AuthFailureRate)
 	require.Equal(t, 100, cfg.AuthFailureBurst)
+	require.Equal(t, 4*time.Second, cfg.BrokerTimeout, "below REQUEST_TIMEOUT")
+	require.Equal(t, "https://paper-api.alpaca.markets", cfg.AlpacaPaperURL)
+	require.Equal(t, "https://api.alpaca.markets", cfg.AlpacaLiveURL)
+}
+
+// withOpenFileLimit makes the process appear to run under RLIMIT_NOFILE n.
+func withOpenFileLimit(t *testing.T, n uint64) {
+	old := openFileLimit
+	openFileLimit = func() uint64 { return n }
+	t.Cleanup(func() { openFileLimit = old })
+}
+
+// The connection bounds default to what the open-file limit leaves for connections once
+// the pool and the other descriptors have their share.
+func TestLoadConfigDerivesTheConnectionBoundsFromTheOpenFileLimit(t *testing.T) {
+	withOpenFileLimit(t, 20_000)
+	cfg, err := LoadConfig(envOf(map[string]string{}))
+	require.NoError(t, err)
+	require.True(t, cfg.HTTPMaxConnsAuto)
+	require.Equal(t, 20_000-fdReserve-8, cfg.HTTPMaxConns)
+	require.Equal(t, 1024, cfg.HTTPMaxConnsPerIP)
+
+	withOpenFileLimit(t, 256)
+	cfg, err = LoadConfig(envOf(map[string]string{"DB_MAX_CONNS": "4"}))
+	require.NoError(t, err)
+	require.Equal(t, 256-fdReserve-4, cfg.HTTPMaxConns)
+	require.Equal(t, (256-fdReserve-4)/4, cfg.HTTPMaxConnsPerIP, "a quarter of the overall bound when that is less than 1024")
+	require.NoError(t, cfg.checkConnectionBounds())
+
+	withOpenFileLimit(t, 100)
+	cfg, err = LoadConfig(envOf(map[string]string{}))
+	require.NoError(t, err)
+	require.ErrorContains(t, cfg.checkConnectionBounds(), "HTTP_MAX_CONNS: the open-file limit (100) leaves fewer than 16 connections")
+
+	cfg, err = LoadConfig(envOf(map[string]string{"HTTP_MAX_CONNS": "50", "HTTP_MAX_CONNS_PER_IP": "0"}))
+	require.NoError(t, err)
+	require.False(t, cfg.HTTPMaxConnsAuto)
+	require.Equal(t, 50, cfg.HTTPMaxConns, "an explicit bound is kept")
+	require.Zero(t, cfg.HTTPMaxConnsPerIP, "0 turns the per-client bound off")
+	require.NoError(t, cfg.checkConnectionBounds())
+
+	cfg, err = LoadConfig(envOf(map[string]string{"HTTP_MAX_CONNS": "0"}))
+	require.NoError(t, err)
+	require.Zero(t, cfg.HTTPMaxConns)
+	require.Equal(t, 1024, cfg.HTTPMaxConnsPerIP)
 }
 
 func TestLoadConfigReadsEverything(t *testing.T) {
@@ -41,6 +86,9 @@ func TestLoadConfigReadsEverything(t *testing.T) {
 		"SHUTDOWN_DRAIN_PERIOD":      "3s",
 		"AUTH_FAILURE_RATE":          "0.5",
 		"AUTH_FAILURE_BURST":         "7",
+		"BROKER_TIMEOUT":             "1500ms",
+		"HTTP_MAX_CONNS":             "1000",
+		"HTTP_MAX_CONNS_PER_IP":      "20",
 	}))
 	require.NoError(t, err)
 	require.Equal(t, "postgres://app@db:5432/x", cfg.DatabaseURL)
@@ -55,6 +103,9 @@ func TestLoadConfigReadsEverything(t *testing.T) {
 	require.Equal(t, 3*time.Second, cfg.ShutdownDrain)
 	require.Equal(t, 0.5, cfg.AuthFailureRate)
 	require.Equal(t, 7, cfg.AuthFailureBurst)
+	require.Equal(t, 1500*time.Millisecond, cfg.BrokerTimeout)
+	require.Equal(t, 1000, cfg.HTTPMaxConns)
+	require.Equal(t, 20, cfg.HTTPMaxConnsPerIP)
 }
 
 func TestLoadConfigReportsEveryBadValue(t *testing.T) {
@@ -68,9 +119,11 @@ func TestLoadConfigReportsEveryBadValue(t *testing.T) {
 		"SHUTDOWN_DRAIN_PERIOD":      "-1s",
 		"AUTH_FAILURE_RATE":          "-1",
 		"AUTH_FAILURE_BURST":         "0",
+		"HTTP_MAX_CONNS":             "-5",
+		"HTTP_MAX_CONNS_PER_IP":      "many",
 	}))
 	require.Error(t, err)
-	for _, want := range []string{"DB_MAX_CONNS", "DB_ACQUIRE_TIMEOUT", "SHUTDOWN_DRAIN_PERIOD", "AUTH_FAILURE_RATE", "AUTH_FAILURE_BURST", "BETTER_AUTH_SECURE_COOKIES", "LOG_LEVEL", "REQUEST_TIMEOUT", "CORS_ALLOWED_ORIGINS"} {
+	for _, want := range []string{"DB_MAX_CONNS", "DB_ACQUIRE_TIMEOUT", "SHUTDOWN_DRAIN_PERIOD", "AUTH_FAILURE_RATE", "AUTH_FAILURE_BURST", "BETTER_AUTH_SECURE_COOKIES", "LOG_LEVEL", "REQUEST_TIMEOUT", "CORS_ALLOWED_ORIGINS", "HTTP_MAX_CONNS must", "HTTP_MAX_CONNS_PER_IP must"} {
 		require.Contains(t, err.Error(), want)
 	}
 }

@@ -41,6 +41,10 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
+	if text, ok := helpFor(args); ok {
+		fmt.Fprint(stdout, text)
+		return 0
+	}
 	cfg, err := LoadConfig(getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "accounts: invalid configuration:\n%v\n", err)
@@ -59,6 +63,10 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		fs.SetOutput(stderr)
 		migrate := fs.Bool("migrate", false, "create the database if missing and apply migrations before serving")
 		if err := fs.Parse(args[1:]); err != nil {
+			return 2
+		}
+		if err := cfg.checkServe(); err != nil {
+			fmt.Fprintf(stderr, "accounts: invalid configuration:\n%v\n", err)
 			return 2
 		}
 		return serve(cfg, *migrate, log)
@@ -92,7 +100,11 @@ func serve(cfg Config, migrate bool, log *zap.Logger) int {
 		return 1
 	}
 	stop := <-application.Wait()
-	log.Info("shutting down", zap.String("signal", stop.Signal.String()))
+	reason := "shutdown requested"
+	if stop.Signal != nil {
+		reason = stop.Signal.String()
+	}
+	log.Info("shutting down", zap.String("signal", reason), zap.Int("exit_code", stop.ExitCode))
 
 	stopCtx, cancelStop := context.WithTimeout(context.Background(), cfg.ShutdownDrain+cfg.ShutdownTimeout+5*time.Second)
 	defer cancelStop()

@@ -84,7 +84,11 @@ var appModule = fx.Module("app",
 var httpModule = fx.Module("http",
 	fx.Decorate(func(l *zap.Logger) *zap.Logger { return l.Named("http") }),
 	fx.Provide(newHTTPServer),
+	fx.Supply(listenFunc(net.Listen)),
 )
+
+// listenFunc opens the server's socket: net.Listen, or in tests a socket that fails.
+type listenFunc func(network, address string) (net.Listener, error)
 
 func postgresConfig(cfg Config) postgres.Config {
 	return postgres.Config{URL: cfg.DatabaseURL, MaxOpenConns: cfg.DBMaxConns, AcquireTimeout: cfg.DBAcquireTimeout}
@@ -111,6 +115,8 @@ func newHTTPServer(cfg Config, application app.Application, verifier ports.Sessi
 		AuthFailureRate:         cfg.AuthFailureRate,
 		AuthFailureBurst:        cfg.AuthFailureBurst,
 		DisableAuthFailureLimit: cfg.AuthFailureRate == 0,
+		MaxConns:                cfg.HTTPMaxConns,
+		MaxConnsPerIP:           cfg.HTTPMaxConnsPerIP,
 	}, application, verifier, db.Ready, log)
 }
 
@@ -119,35 +125,52 @@ func newHTTPServer(cfg Config, application app.Application, verifier ports.Sessi
 // balancers notice), then stops accepting connections and waits up to SHUTDOWN_TIMEOUT for
 // in-flight requests. Its hook is appended after openDatabase's (the server depends on the
 // pool), and fx stops in reverse order, so the pool closes only after this returns.
-func startHTTPServer(lc fx.Lifecycle, cfg Config, srv *httpadapter.Server, log *zap.Logger) {
+//
+// A server that stops serving on its own can never answer again, so it shuts the whole
+// process down, with exit code 1: a process that stays up deaf is never restarted.
+func startHTTPServer(lc fx.Lifecycle, cfg Config, srv *httpadapter.Server, listen listenFunc, shutdown fx.Shutdowner, log *zap.Logger) {
+	failed := make(chan struct{})
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {
-			ln, err := net.Listen("tcp", cfg.HTTPAddr)
+			ln, err := listen("tcp", cfg.HTTPAddr)
 			if err != nil {
 				return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 			}
-			log.Info("listening", zap.String("addr", ln.Addr().String()))
+			log.Info("listening", zap.String("addr", ln.Addr().String()),
+				zap.Int("max_conns", cfg.HTTPMaxConns), zap.Int("max_conns_per_ip", cfg.HTTPMaxConnsPerIP))
 			go func() {
 				if err := srv.Serve(ln); err != nil {
-					log.Error("http server stopped", zap.Error(err))
+					log.Error("http server stopped serving; shutting down", zap.Error(err))
+					close(failed)
+					_ = shutdown.Shutdown(fx.ExitCode(1))
 				}
 			}()
 			return nil
 		},
 		OnStop: func(ctx context.Context) error {
 			srv.BeginDrain()
-			if cfg.ShutdownDrain > 0 {
-				log.Info("draining", zap.Duration("period", cfg.ShutdownDrain))
-				timer := time.NewTimer(cfg.ShutdownDrain)
-				select {
-				case <-timer.C:
-				case <-ctx.Done():
-					timer.Stop()
-				}
+			select {
+			case <-failed: // nothing to drain: no one is being served
+			default:
+				waitDrainPeriod(ctx, cfg.ShutdownDrain, log)
 			}
 			stopCtx, cancel := context.WithTimeout(ctx, cfg.ShutdownTimeout)
 			defer cancel()
 			return srv.Shutdown(stopCtx)
 		},
 	})
+}
+
+// waitDrainPeriod keeps the server serving, not ready, for SHUTDOWN_DRAIN_PERIOD.
+func waitDrainPeriod(ctx context.Context, period time.Duration, log *zap.Logger) {
+	if period <= 0 {
+		return
+	}
+	log.Info("draining", zap.Duration("period", period))
+	timer := time.NewTimer(period)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+	}
 }

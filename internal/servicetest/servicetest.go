@@ -148,7 +148,15 @@ func StartArgs(t testing.TB, args []string, dbURL string, env ...string) *Servic
 // service whose database is down, or not yet safe to use.
 func Launch(t testing.TB, args []string, dbURL string, env ...string) *Service {
 	t.Helper()
-	cmd := exec.Command(Binary(t), args...)
+	return LaunchUnder(t, nil, args, dbURL, env...)
+}
+
+// LaunchUnder is Launch with the binary started by a wrapper command that execs it, such
+// as `prlimit --nofile=256 --`, so that it keeps the process (its pid and signals).
+func LaunchUnder(t testing.TB, wrapper, args []string, dbURL string, env ...string) *Service {
+	t.Helper()
+	argv := append(append(append([]string{}, wrapper...), Binary(t)), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(Env(dbURL), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

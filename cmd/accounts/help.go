@@ -1,0 +1,51 @@
+package main
+
+import "slices"
+
+const configHint = "\nConfiguration comes from environment variables; see the README.\n"
+
+// commandHelp is what `accounts <command> --help` prints.
+var commandHelp = map[string]string{
+	"serve": `usage: accounts serve [--migrate]
+
+Run the HTTP API until SIGTERM or SIGINT, then shut down gracefully.
+
+  --migrate   create the database if it is missing and apply the embedded migrations first
+`,
+	"migrate": `usage: accounts migrate
+
+Create the database if it is missing and apply the embedded migrations.
+`,
+	"credentials": `usage: accounts credentials rotate [--batch N]
+       accounts credentials generate-key --id ID
+
+  rotate         re-seal every stored API key and secret under the first CREDENTIAL_KEYS key
+    --batch N    rows re-sealed per batch (default 100)
+  generate-key   print a new CREDENTIAL_KEYS entry (ID:base64 of 32 random bytes)
+    --id ID      the key's id (letters, digits, - and _)
+`,
+}
+
+func isHelpFlag(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help"
+}
+
+// helpFor returns the usage asked for by `accounts --help`, `accounts help` or a --help
+// among a known command's arguments. Help needs no configuration.
+func helpFor(args []string) (string, bool) {
+	if isHelpFlag(args[0]) || args[0] == "help" {
+		return usage, true
+	}
+	text, known := commandHelp[args[0]]
+	if !known {
+		return "", false
+	}
+	rest := args[1:]
+	if i := slices.Index(rest, "--"); i >= 0 {
+		rest = rest[:i]
+	}
+	if slices.ContainsFunc(rest, isHelpFlag) {
+		return text + configHint, true
+	}
+	return "", false
+}
