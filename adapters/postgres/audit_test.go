@@ -113,7 +113,7 @@ func TestRel16_AuditCatchesMistakes(t *testing.T) {
 		"table user_credentials does not force RLS":        `ALTER TABLE user_credentials NO FORCE ROW LEVEL SECURITY`,
 		"policy leak applies to PUBLIC":                    `CREATE POLICY leak ON user_credentials FOR SELECT USING (true)`,
 		"role accounts_app owns relation user_credentials": `ALTER TABLE user_credentials OWNER TO accounts_app`,
-		"cannot resolve sessions":                          `DROP FUNCTION accounts_no_session()`,
+		"cannot resolve sessions":                          `DROP FUNCTION accounts_no_session(text)`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

@@ -31,7 +31,7 @@ const (
 	codeDuplicateDatabase   = "42P04"
 	codeUndefinedTable      = "42P01"
 	codeUndefinedFunction   = "42883"
-	codeNoSession           = "28000" // accounts_no_session(): the session resolves to no one
+	codeNoSession           = "28000" // accounts_no_session(reason): the session resolves to no one
 	classConnectionProblems = "08"
 )
 
@@ -104,6 +104,10 @@ func classify(err error) error {
 func classifyPgError(pgErr *pgconn.PgError) error {
 	switch code := pgErr.Code; {
 	case code == codeNoSession:
+		switch pgErr.Detail {
+		case ports.SessionUnknown, ports.SessionExpired, ports.SessionBanned:
+			return &ports.SessionRefusedError{Reason: pgErr.Detail}
+		}
 		return ports.ErrUnauthenticated
 	case code == codeUniqueViolation:
 		return domain.ErrAlreadyExists

@@ -27,13 +27,13 @@ const adminPluginColumns = `ALTER TABLE "user" ADD COLUMN role text, ADD COLUMN 
 	ALTER TABLE "session" ADD COLUMN "impersonatedBy" text`
 
 func TestSessionEndsAreRefusedOnTheNextCall(t *testing.T) {
-	for name, end := range map[string]string{
-		"signed out":           `DELETE FROM "session" WHERE token = $1`,
-		"expired":              `UPDATE "session" SET "expiresAt" = now() - interval '1 second' WHERE token = $1`,
-		"user deleted":         `DELETE FROM "user" WHERE id = (SELECT "userId" FROM "session" WHERE token = $1)`,
-		"banned for good":      adminPluginColumns + `; UPDATE "user" SET banned = true WHERE id = (SELECT "userId" FROM "session" WHERE token = $1)`,
-		"banned for a while":   adminPluginColumns + `; UPDATE "user" SET banned = true, "banExpires" = now() + interval '1 hour' WHERE id = (SELECT "userId" FROM "session" WHERE token = $1)`,
-		"token moved to a bot": `UPDATE "session" SET token = token || 'x' WHERE token = $1`,
+	for name, tc := range map[string]struct{ end, reason string }{
+		"signed out":           {`DELETE FROM "session" WHERE token = $1`, ports.SessionUnknown},
+		"expired":              {`UPDATE "session" SET "expiresAt" = now() - interval '1 second' WHERE token = $1`, ports.SessionExpired},
+		"user deleted":         {`DELETE FROM "user" WHERE id = (SELECT "userId" FROM "session" WHERE token = $1)`, ports.SessionUnknown},
+		"banned for good":      {adminPluginColumns + `; UPDATE "user" SET banned = true WHERE id = (SELECT "userId" FROM "session" WHERE token = $1)`, ports.SessionBanned},
+		"banned for a while":   {adminPluginColumns + `; UPDATE "user" SET banned = true, "banExpires" = now() + interval '1 hour' WHERE id = (SELECT "userId" FROM "session" WHERE token = $1)`, ports.SessionBanned},
+		"token moved to a bot": {`UPDATE "session" SET token = token || 'x' WHERE token = $1`, ports.SessionUnknown},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -44,9 +44,12 @@ func TestSessionEndsAreRefusedOnTheNextCall(t *testing.T) {
 			_, err := repo.List(testContext(t), s)
 			require.NoError(t, err, "the control: the session works")
 
-			superuserExecMulti(t, db, end, s.Token())
+			superuserExecMulti(t, db, tc.end, s.Token())
 			_, err = repo.List(testContext(t), s)
 			require.ErrorIs(t, err, ports.ErrUnauthenticated)
+			var refused *ports.SessionRefusedError
+			require.ErrorAs(t, err, &refused)
+			require.Equal(t, tc.reason, refused.Reason, "the reason, for the metrics")
 			_, _, err = postgres.NewCredentialRepo(db).List(testContext(t), s, acc.ID(), credential.Page{Size: 1})
 			require.ErrorIs(t, err, ports.ErrUnauthenticated)
 		})

@@ -54,30 +54,36 @@ func guards(mode txMode) string {
 // sessionContextSQL is the first statement of every transaction a user's session acts in,
 // and the only place a session is resolved. Its subquery runs as the login role
 // (permissions are checked when the statement starts): it finds the session with the
-// token $1 that is unexpired and whose user exists and is not banned. Better Auth's admin
+// token $1 and its user, and the statement goes on only if the session is unexpired and
+// the user not banned: a banned user has "banned" true and "banExpires" null or still to
+// come. Otherwise accounts_no_session (migration 010) raises SQLSTATE 28000 with the
+// reason, which the service counts but never shows. Better Auth's admin
 // plugin adds "banned" and "banExpires" to the user and "impersonatedBy" to the session;
 // to_jsonb reads them where they exist and yields NULL where they do not, so the service
 // works with and without the plugin, and sees it the moment its migration runs. The user
 // becomes app.current_user_id and the impersonating admin app.impersonated_by (empty for
 // none), and only then does the role drop to accounts_app for the rest of the
-// transaction. A token that resolves to no one makes accounts_no_session() (migration 008)
-// raise SQLSTATE 28000: the transaction aborts and nothing queued after this statement
-// runs. set_config(..., true) is SET LOCAL: everything ends with the transaction, so
-// nothing leaks through the pool or a transaction-pooling PgBouncer. The aggregate makes
-// one row of none; the token is unique, so max picks the only one. One text per mode,
-// built once.
+// transaction. The error aborts the transaction: nothing queued after this statement runs.
+// set_config(..., true) is SET LOCAL: everything ends with the transaction, so nothing
+// leaks through the pool or a transaction-pooling PgBouncer. The aggregate makes one row
+// of none; the token is unique, so max picks the only one, and CASE evaluates only the
+// branch it takes. One text per mode, built once.
 var sessionContextSQL = [...]string{eachRun: sessionContext(eachRun), oneTx: sessionContext(oneTx)}
 
 func sessionContext(mode txMode) string {
-	return `SELECT set_config('app.current_user_id', coalesce(max(live.user_id), public.accounts_no_session()), true),
+	return `SELECT set_config('app.current_user_id', CASE
+		WHEN max(live.user_id) IS NULL THEN public.accounts_no_session('` + ports.SessionUnknown + `')
+		WHEN bool_or(live.expires_at <= now()) THEN public.accounts_no_session('` + ports.SessionExpired + `')
+		WHEN bool_or(live.u ->> 'banned' = 'true' AND ((live.u ->> 'banExpires') IS NULL OR (live.u ->> 'banExpires')::timestamptz > now()))
+			THEN public.accounts_no_session('` + ports.SessionBanned + `')
+		ELSE max(live.user_id) END, true),
 	set_config('app.impersonated_by', coalesce(max(live.impersonated_by), ''), true),
 	set_config('role', 'accounts_app', true)` + guards(mode) + `
 	FROM (
-		SELECT s."userId" AS user_id, to_jsonb(s) ->> 'impersonatedBy' AS impersonated_by
+		SELECT s."userId" AS user_id, s."expiresAt" AS expires_at, to_jsonb(u) AS u,
+			to_jsonb(s) ->> 'impersonatedBy' AS impersonated_by
 		FROM public."session" s JOIN public."user" u ON u.id = s."userId"
-		WHERE s.token = $1 AND s."expiresAt" > now()
-		  AND (to_jsonb(u) ->> 'banned' IS DISTINCT FROM 'true'
-		       OR (to_jsonb(u) ->> 'banExpires')::timestamptz <= now())
+		WHERE s.token = $1
 	) live`
 }
 
