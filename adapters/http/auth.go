@@ -20,12 +20,14 @@ import (
 func (s *Server) authenticate(c *fiber.Ctx) error {
 	proof, viaCookie := s.sessionProof(c)
 	if proof == (ports.SessionProof{}) {
+		c.Locals(localAuthOutcome, AuthNoCredentials)
 		return ports.ErrUnauthenticated // nothing presented
 	}
 	c.Locals(localSecrets, proof)
 	sess, err := s.verifier.Verify(proof)
 	if err != nil {
 		if errors.Is(err, ports.ErrUnauthenticated) {
+			c.Locals(localAuthOutcome, AuthBadSignature)
 			return ports.ErrUnauthenticated // the reason stays out of the response
 		}
 		return err

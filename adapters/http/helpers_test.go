@@ -340,6 +340,20 @@ func newRequest(method, target, body string, opts ...reqOption) *http.Request {
 	return r
 }
 
+// bodyWithoutInstance is a problem body with its instance taken out, after checking that
+// the instance is the request's own id: what must not differ between two refusals is
+// everything else.
+func bodyWithoutInstance(t testing.TB, resp *http.Response) string {
+	t.Helper()
+	var p map[string]any
+	require.NoError(t, json.Unmarshal(readBody(t, resp), &p))
+	require.Equal(t, resp.Header.Get("X-Request-Id"), p["instance"], "instance is the request id")
+	delete(p, "instance")
+	b, err := json.Marshal(p)
+	require.NoError(t, err)
+	return string(b)
+}
+
 func readBody(t testing.TB, resp *http.Response) []byte {
 	t.Helper()
 	b, err := io.ReadAll(resp.Body)
@@ -368,6 +382,8 @@ func requireProblem(t *testing.T, resp *http.Response, status int, code string) 
 	require.Equal(t, http.StatusText(status), p.Title)
 	require.Equal(t, code, p.Code)
 	require.NotEmpty(t, p.Detail)
+	require.NotEmpty(t, p.Instance, "every problem names its request")
+	require.Equal(t, resp.Header.Get("X-Request-Id"), p.Instance)
 	return p
 }
 

@@ -26,6 +26,9 @@ type Problem struct {
 	Detail string       `json:"detail"`
 	Code   string       `json:"code"`
 	Errors []FieldError `json:"errors,omitempty"`
+	// Instance is the request's id (X-Request-Id), as in the log line: what to quote when
+	// asking what happened.
+	Instance string `json:"instance,omitempty"`
 }
 
 // FieldError names the input field that broke a rule.
@@ -196,6 +199,9 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		s.setCORSHeaders(c)
 	}
 	err = s.sessionFirst(c, err)
+	if errors.Is(err, ports.ErrUnauthenticated) {
+		noteAuthFailure(c, err)
+	}
 	if errors.Is(err, ports.ErrUnauthenticated) && s.limiter != nil {
 		// Every 401 counts against the client, whether the signature failed at the edge or
 		// the transaction found no live session for it.
@@ -204,6 +210,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		}
 	}
 	p := problemFor(err)
+	p.Instance = requestID(c)
 	if p.Status >= 500 {
 		c.Locals(localError, err) // for the request log line, the only place it is logged
 	}

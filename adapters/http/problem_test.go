@@ -77,14 +77,15 @@ func TestInternalErrorIsGenericAndLoggedOnce(t *testing.T) {
 	resp := e.do(newRequest(http.MethodPost, "/api/accounts", `{"account_name":"x"}`, asBrowserA(), withHeader("X-Request-Id", "req-500")))
 	body := readBody(t, resp)
 	require.Equal(t, http.StatusInternalServerError, resp.StatusCode)
-	assert.JSONEq(t, `{"type":"about:blank","title":"Internal Server Error","status":500,"detail":"An unexpected error occurred.","code":"internal"}`, string(body))
+	assert.JSONEq(t, `{"type":"about:blank","title":"Internal Server Error","status":500,"detail":"An unexpected error occurred.","code":"internal","instance":"req-500"}`, string(body),
+		"the request id is what to quote when asking what happened")
 
 	entries := e.logs.FilterFieldKey("error").All()
 	require.Len(t, entries, 1, "logged exactly once")
 	f := entries[0].ContextMap()
 	assert.Equal(t, "req-500", f["request_id"])
 	assert.Equal(t, "POST", f["method"])
-	assert.Equal(t, "/api/accounts", f["path"])
+	assert.Equal(t, "/api/accounts", f["route"])
 	assert.Equal(t, int64(500), f["status"])
 	assert.Equal(t, userA.String(), f["user_id"])
 	assert.Contains(t, f["error"], "SQLSTATE 42P01")

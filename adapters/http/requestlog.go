@@ -26,7 +26,8 @@ const (
 	localViaCookie
 	localError
 	localPanicStack
-	localSecrets // the presented ports.SessionProof, only to redact it from logged errors
+	localSecrets     // the presented ports.SessionProof, only to redact it from logged errors
+	localAuthOutcome // why authentication failed, for the Observer
 )
 
 const headerRequestID = "X-Request-Id"
@@ -96,26 +97,38 @@ func requestID(c *fiber.Ctx) string {
 	return id
 }
 
-// logRequest writes the request's one line. It logs no query string, header, cookie or
-// body: those are where sessions and secrets travel. A 5xx carries its error, the only
-// place that error is logged.
+// logRequest writes the request's one line, and tells the Observer. It logs no query
+// string, header, cookie or body: those are where sessions and secrets travel, and the
+// route template says what was asked without the ids in the path. A 5xx carries its error,
+// the only place that error is logged; with the access log off only those lines are
+// written.
 func (s *Server) logRequest(c *fiber.Ctx) {
 	status := c.Response().StatusCode()
+	elapsed := time.Since(s.requestStart(c))
+	route := s.routeTemplate(c)
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.Request(methodLabel(c.Method()), route, status, elapsed)
+		if outcome := authOutcome(c); outcome != "" {
+			s.cfg.Observer.Authentication(outcome)
+		}
+	}
 	level := zapcore.InfoLevel
 	if status >= 500 {
 		level = zapcore.ErrorLevel
+	} else if s.cfg.DisableAccessLog {
+		return
 	}
 	line := s.log.Check(level, "request")
 	if line == nil {
 		return // below the configured level: build nothing
 	}
-	fields := make([]zap.Field, 0, 9)
+	fields := make([]zap.Field, 0, 10)
 	fields = append(fields,
 		zap.String("request_id", requestID(c)),
 		zap.String("method", strings.Clone(c.Method())),
-		zap.String("path", strings.Clone(c.Path())),
+		zap.String("route", route),
 		zap.Int("status", status),
-		zap.Duration("latency", time.Since(s.requestStart(c))),
+		zap.Duration("latency", elapsed),
 		zap.String("remote_ip", c.Context().RemoteIP().String()), // the socket peer, never X-Forwarded-For
 	)
 	// The user the request's transaction resolved the session to, if it got that far.

@@ -31,7 +31,8 @@ func TestRequestLog_OneLinePerRequestWithItsFields(t *testing.T) {
 	f := entry.ContextMap()
 	assert.Equal(t, "abc-123.X_y", f["request_id"])
 	assert.Equal(t, "GET", f["method"])
-	assert.Equal(t, "/api/accounts", f["path"], "no query string")
+	assert.Equal(t, "/api/accounts", f["route"], "the route, no query string")
+	assert.NotContains(t, f, "path")
 	assert.Equal(t, int64(200), f["status"])
 	assert.Contains(t, f, "latency")
 	assert.Equal(t, "0.0.0.0", f["remote_ip"]) // app.Test's fake connection
@@ -140,6 +141,9 @@ func TestRequestLog_NamesTheResolvedUser(t *testing.T) {
 // request on a kept-alive connection.
 func TestRequestLog_RefusedWhileReadingHasItsRealLatency(t *testing.T) {
 	const readTimeout = 300 * time.Millisecond
+	// fasthttp arms its read deadline a moment before the connection-state hook sees the
+	// request's first byte, so the logged latency may fall short of the timeout by that.
+	const atLeast = readTimeout * 9 / 10
 	e := newEnv(t, withConfig(func(c *Config) { c.ReadTimeout = readTimeout }))
 	addr := strings.TrimPrefix(e.serve(), "http://")
 	timedOut := func() time.Duration {
@@ -161,7 +165,7 @@ func TestRequestLog_RefusedWhileReadingHasItsRealLatency(t *testing.T) {
 		require.NoError(t, err)
 		_, _ = io.Copy(io.Discard, conn) // the 408, then the close
 		d := timedOut()
-		assert.GreaterOrEqual(t, d, readTimeout)
+		assert.GreaterOrEqual(t, d, atLeast)
 		assert.Less(t, d, readTimeout+time.Second)
 	})
 	t.Run("kept-alive connection", func(t *testing.T) {
@@ -179,7 +183,7 @@ func TestRequestLog_RefusedWhileReadingHasItsRealLatency(t *testing.T) {
 		require.NoError(t, err)
 		_, _ = io.Copy(io.Discard, br)
 		d := timedOut()
-		assert.GreaterOrEqual(t, d, readTimeout)
+		assert.GreaterOrEqual(t, d, atLeast)
 		assert.Less(t, d, idle, "counted from this request's first byte, not the previous request")
 	})
 }

@@ -63,6 +63,11 @@ type Config struct {
 	// soon as it is accepted. See listener.go.
 	MaxConns      int
 	MaxConnsPerIP int
+	// DisableAccessLog drops the per-request log line of every request answered below 500
+	// (benchmarks, very busy instances); errors and warnings are still logged.
+	DisableAccessLog bool
+	// Observer, if set, hears every request and authentication outcome (metrics).
+	Observer Observer
 }
 
 // Validate reports configuration that would make the server insecure or useless. NewServer

@@ -118,14 +118,20 @@ func (db *DB) Close() error {
 	}
 }
 
-// PoolStats is what the pool is doing now, for operators.
+// PoolStats is what the pool is doing now, for operators and metrics.
 type PoolStats struct {
-	Max, InUse, Idle int
+	Max, InUse, Idle, Constructing int
+	// Acquires counts every connection handed out; Waits those that found none idle, and
+	// WaitTime how long they waited in all; Canceled those given up while waiting.
+	Acquires, Waits, Canceled int64
+	WaitTime                  time.Duration
 }
 
 func (db *DB) PoolStats() PoolStats {
 	s := db.pool.Stat()
-	return PoolStats{Max: int(s.MaxConns()), InUse: int(s.AcquiredConns()), Idle: int(s.IdleConns())}
+	return PoolStats{Max: int(s.MaxConns()), InUse: int(s.AcquiredConns()), Idle: int(s.IdleConns()),
+		Constructing: int(s.ConstructingConns()), Acquires: s.AcquireCount(), Waits: s.EmptyAcquireCount(),
+		Canceled: s.CanceledAcquireCount(), WaitTime: s.EmptyAcquireWaitTime()}
 }
 
 // orDefault returns v, or def when v is not positive.

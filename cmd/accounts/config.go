@@ -41,6 +41,10 @@ type Config struct {
 	// BrokerRatePerMinute and BrokerBurst are each user's budget of broker calls.
 	BrokerRatePerMinute int
 	BrokerBurst         int
+	// MetricsAddr is where Prometheus metrics are served, apart from HTTPAddr; "" turns
+	// them off. AccessLog writes one line per request (errors are logged either way).
+	MetricsAddr string
+	AccessLog   bool
 	// HTTPMaxConns and HTTPMaxConnsPerIP bound the open HTTP connections (0: no bound).
 	// HTTPMaxConnsAuto says HTTPMaxConns was derived from OpenFileLimit (see maxconns.go).
 	HTTPMaxConns      int
@@ -53,11 +57,18 @@ type Config struct {
 // shows: a user can always see every credential they hold in one request.
 const maxCredentialsPerAccount = credential.MaxPageSize
 
+const defaultMetricsAddr = "127.0.0.1:9404"
+
 const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/accounts?sslmode=disable"
 
-// LoadConfig reads the environment through getenv (os.Getenv in production) and reports
-// every problem at once, so an operator fixes the configuration in one go.
-func LoadConfig(getenv func(string) string) (Config, error) {
+// Environment looks a variable up, as os.LookupEnv does: tests pass a map instead.
+type Environment func(key string) (value string, set bool)
+
+// LoadConfig reads the environment and reports every problem at once, so an operator fixes
+// the configuration in one go. An empty variable means its default, but for METRICS_ADDR,
+// whose empty value turns metrics off.
+func LoadConfig(lookup Environment) (Config, error) {
+	getenv := func(key string) string { v, _ := lookup(key); return v }
 	env := func(key, def string) string {
 		if v := strings.TrimSpace(getenv(key)); v != "" {
 			return v
@@ -95,6 +106,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if cfg.SecureCookies, err = strconv.ParseBool(env("BETTER_AUTH_SECURE_COOKIES", "false")); err != nil {
 		errs = append(errs, fmt.Errorf("BETTER_AUTH_SECURE_COOKIES must be true or false"))
+	}
+	cfg.MetricsAddr = defaultMetricsAddr
+	if v, set := lookup("METRICS_ADDR"); set {
+		cfg.MetricsAddr = strings.TrimSpace(v) // empty: metrics off
+	}
+	if cfg.AccessLog, err = strconv.ParseBool(env("ACCESS_LOG", "true")); err != nil {
+		errs = append(errs, fmt.Errorf("ACCESS_LOG must be true or false"))
 	}
 	if cfg.LogLevel, err = zapcore.ParseLevel(env("LOG_LEVEL", "info")); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL must be debug, info, warn or error"))
@@ -152,5 +170,5 @@ func parseNonNegativeDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// osGetenv exists so tests can pass a map instead of the process environment.
+// osGetenv is the process environment, for what is read before the configuration (GOGC).
 var osGetenv = os.Getenv

@@ -8,7 +8,9 @@ import (
 	"go.uber.org/zap/zapcore"
 )
 
-func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+func envOf(m map[string]string) Environment {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
 
 func TestLoadConfigDefaults(t *testing.T) {
 	cfg, err := LoadConfig(envOf(map[string]string{"BETTER_AUTH_SECRET": "s"}))

@@ -31,6 +31,9 @@ type response struct {
 	header http.Header
 	body   map[string]any
 	raw    string
+	// sansInstance is a problem body without its instance (checked to be the request's
+	// X-Request-Id): what must be the same for two refusals that must look alike.
+	sansInstance string
 }
 
 var client = &http.Client{Timeout: 10 * time.Second}
@@ -58,6 +61,18 @@ func request(t *testing.T, svc *servicetest.Service, method, path, body string, 
 	out := response{status: res.StatusCode, header: res.Header, raw: string(raw)}
 	if len(raw) > 0 && strings.Contains(res.Header.Get("Content-Type"), "json") {
 		require.NoError(t, json.Unmarshal(raw, &out.body), string(raw))
+	}
+	if res.Header.Get("Content-Type") == "application/problem+json" {
+		require.Equal(t, res.Header.Get("X-Request-Id"), out.body["instance"], "a problem names its request: %s", raw)
+		rest := map[string]any{}
+		for k, v := range out.body {
+			if k != "instance" {
+				rest[k] = v
+			}
+		}
+		b, err := json.Marshal(rest)
+		require.NoError(t, err)
+		out.sansInstance = string(b)
 	}
 	return out
 }

@@ -32,11 +32,11 @@ Configuration comes from environment variables; see the README.
 
 func main() {
 	tuneGC(osGetenv)
-	os.Exit(run(os.Args[1:], osGetenv, os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
 }
 
 // run returns the process exit code; it is main without the os.Exit, for tests.
-func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+func run(args []string, getenv Environment, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2

@@ -9,6 +9,7 @@ import (
 	"github.com/brokerly/accounts/adapters/alpaca"
 	"github.com/brokerly/accounts/adapters/betterauth"
 	httpadapter "github.com/brokerly/accounts/adapters/http"
+	"github.com/brokerly/accounts/adapters/metrics"
 	"github.com/brokerly/accounts/adapters/postgres"
 	"github.com/brokerly/accounts/adapters/ratelimit"
 	"github.com/brokerly/accounts/app"
@@ -107,7 +108,11 @@ func openDatabase(lc fx.Lifecycle, cfg Config) (*postgres.DB, error) {
 
 // newHTTPServer's readiness is the database's: reachable, migrated, and audited (the audit
 // runs at start, see audit.go).
-func newHTTPServer(cfg Config, application app.Application, verifier ports.SessionVerifier, db *postgres.DB, log *zap.Logger) *httpadapter.Server {
+func newHTTPServer(cfg Config, application app.Application, verifier ports.SessionVerifier, db *postgres.DB, m *metrics.Metrics, log *zap.Logger) *httpadapter.Server {
+	var observer httpadapter.Observer
+	if m != nil {
+		observer = m
+	}
 	return httpadapter.NewServer(httpadapter.Config{
 		AllowedOrigins:          cfg.AllowedOrigins,
 		SessionCookieName:       betterauth.CookieName(cfg.CookiePrefix, cfg.SecureCookies),
@@ -117,6 +122,8 @@ func newHTTPServer(cfg Config, application app.Application, verifier ports.Sessi
 		DisableAuthFailureLimit: cfg.AuthFailureRate == 0,
 		MaxConns:                cfg.HTTPMaxConns,
 		MaxConnsPerIP:           cfg.HTTPMaxConnsPerIP,
+		DisableAccessLog:        !cfg.AccessLog,
+		Observer:                observer,
 	}, application, verifier, db.Ready, log)
 }
 

@@ -21,6 +21,8 @@ func Options(cfg Config, log *zap.Logger, migrate bool) fx.Option {
 		authModule,
 		cipherModule,
 		brokerModule,
+		metricsModule,
+		countedPorts,
 		appModule,
 		httpModule,
 	}

@@ -59,7 +59,7 @@ func TestRel01_GarbageCookieUsesNoDatabaseConnection(t *testing.T) {
 		}
 		res := request(t, svc, method, path, "", headers...)
 		require.Equal(t, 401, res.status, "%v: %s", headers, res.raw)
-		require.JSONEq(t, uniform401, res.raw)
+		require.JSONEq(t, uniform401, res.sansInstance)
 		require.Equal(t, "Bearer", res.header.Get("WWW-Authenticate"))
 	}
 	require.Equal(t, before, servicetest.Backends(t, dbURL), "50 refused requests opened no database session")
@@ -90,10 +90,10 @@ func TestRel02_TamperedCookiesAreIdentical401s(t *testing.T) {
 		for _, headers := range [][]string{{"Cookie", devCookie + "=" + url.QueryEscape(v)}, {"Authorization", "Bearer " + v}} {
 			res := request(t, svc, "GET", "/api/accounts", "", headers...)
 			require.Equal(t, 401, res.status, "%s: %s", name, res.raw)
-			bodies[res.raw] = true
+			bodies[res.sansInstance] = true
 		}
 	}
-	bodies[request(t, svc, "GET", "/api/accounts", "").raw] = true
+	bodies[request(t, svc, "GET", "/api/accounts", "").sansInstance] = true
 	require.Len(t, bodies, 1, "one body for every refusal: %v", bodies)
 	require.Equal(t, 200, request(t, svc, "GET", "/api/accounts", "", "Cookie", alice.Cookie()).status)
 }
@@ -121,7 +121,7 @@ func TestRel03_CookieEncoding(t *testing.T) {
 	require.Contains(t, twice, "%252B")
 	res := request(t, svc, "GET", "/api/accounts", "", "Cookie", devCookie+"="+twice)
 	require.Equal(t, 401, res.status)
-	require.JSONEq(t, uniform401, res.raw)
+	require.JSONEq(t, uniform401, res.sansInstance)
 	require.Equal(t, 200, request(t, svc, "GET", "/api/accounts", "", "Authorization", s.Bearer()).status, "bearer: the raw value")
 }
 
@@ -159,7 +159,7 @@ func TestRel05_ProductionReadsOnlyTheSecureCookie(t *testing.T) {
 
 	res := request(t, svc, "GET", "/api/accounts", "", "Cookie", devCookie+"="+alice.Value())
 	require.Equal(t, 401, res.status)
-	require.JSONEq(t, uniform401, res.raw)
+	require.JSONEq(t, uniform401, res.sansInstance)
 	require.Equal(t, 200, request(t, svc, "GET", "/api/accounts", "", "Cookie", secure+"="+alice.Value()).status)
 	require.Equal(t, 401, request(t, svc, "GET", "/api/accounts", "", "Cookie", devCookie+"="+alice.Value()+"; "+secure+"=garbage").status,
 		"a valid unprefixed cookie does not rescue a bad secure one")

@@ -38,7 +38,27 @@ func (c Config) checkServe() error {
 		errs = append(errs, fmt.Errorf("BROKER_TIMEOUT (%s) must be below REQUEST_TIMEOUT (%s): every request that calls Alpaca runs under REQUEST_TIMEOUT, which would cut the call first",
 			c.BrokerTimeout, c.RequestTimeout))
 	}
+	if err := checkMetricsAddr(c.MetricsAddr, c.HTTPAddr); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// checkMetricsAddr keeps metrics off the public listener: a scrape tells how the service
+// is doing, which is the operator's business, not every client's.
+func checkMetricsAddr(metrics, public string) error {
+	if metrics == "" {
+		return nil
+	}
+	mHost, mPort, err := net.SplitHostPort(metrics)
+	if err != nil {
+		return fmt.Errorf("METRICS_ADDR must be host:port (or empty to turn metrics off)")
+	}
+	if pHost, pPort, err := net.SplitHostPort(public); err == nil && mPort == pPort && mPort != "0" &&
+		(mHost == pHost || mHost == "" || pHost == "" || mHost == "0.0.0.0" || pHost == "0.0.0.0") {
+		return fmt.Errorf("METRICS_ADDR must not be HTTP_ADDR's port: metrics are never served on the public listener")
+	}
+	return nil
 }
 
 // checkBrokerURL allows plain http only to a loopback host (a local stand-in for Alpaca):

@@ -10,7 +10,7 @@ import (
 )
 
 // serveEnv is a configuration `serve` accepts, with the given variables changed.
-func serveEnv(changes map[string]string) func(string) string {
+func serveEnv(changes map[string]string) Environment {
 	env := map[string]string{"BETTER_AUTH_SECRET": servicetest.Secret, "CREDENTIAL_KEYS": servicetest.Keys}
 	for k, v := range changes {
 		env[k] = v

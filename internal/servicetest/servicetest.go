@@ -80,9 +80,11 @@ func Main(m *testing.M) {
 
 // Service is one running binary.
 type Service struct {
-	Cmd  *exec.Cmd
-	URL  string // http://127.0.0.1:<port>
-	Logs *Logs
+	Cmd *exec.Cmd
+	URL string // http://127.0.0.1:<port>
+	// MetricsURL is the metrics listener's base URL, when metrics are on.
+	MetricsURL string
+	Logs       *Logs
 	// Done receives the process's exit once it has exited.
 	Done <-chan error
 }
@@ -118,6 +120,7 @@ func Env(dbURL string) []string {
 		"PATH=" + os.Getenv("PATH"),
 		"DATABASE_URL=" + dbURL,
 		"HTTP_ADDR=127.0.0.1:0",
+		"METRICS_ADDR=127.0.0.1:0",
 		"BETTER_AUTH_SECRET=" + Secret,
 		"CORS_ALLOWED_ORIGINS=" + Origin,
 		"LOG_LEVEL=info",
@@ -167,7 +170,7 @@ func LaunchUnder(t testing.TB, wrapper, args []string, dbURL string, env ...stri
 	}
 	done := make(chan error, 1)
 	s := &Service{Cmd: cmd, Logs: &Logs{}, Done: done}
-	addr := make(chan string, 1)
+	addr, metricsAddr := make(chan string, 1), make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 64*1024), 1024*1024)
@@ -175,8 +178,13 @@ func LaunchUnder(t testing.TB, wrapper, args []string, dbURL string, env ...stri
 			line := sc.Text()
 			s.Logs.Add(line)
 			var entry struct{ Msg, Addr string }
-			if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "listening" {
-				addr <- entry.Addr
+			if json.Unmarshal([]byte(line), &entry) == nil {
+				switch entry.Msg {
+				case "listening":
+					addr <- entry.Addr
+				case "metrics listening":
+					metricsAddr <- entry.Addr
+				}
 			}
 		}
 		done <- cmd.Wait()
@@ -193,6 +201,11 @@ func LaunchUnder(t testing.TB, wrapper, args []string, dbURL string, env ...stri
 	select {
 	case a := <-addr:
 		s.URL = "http://" + a
+		select { // logged before the public listener, when metrics are on
+		case m := <-metricsAddr:
+			s.MetricsURL = "http://" + m
+		default:
+		}
 	case err := <-s.Done:
 		t.Fatalf("service exited before listening: %v\n%s", err, s.Logs.String())
 	case <-time.After(60 * time.Second):
