@@ -24,6 +24,16 @@ Create the database if it is missing and apply the embedded migrations.
   generate-key   print a new CREDENTIAL_KEYS entry (ID:base64 of 32 random bytes)
     --id ID      the key's id (letters, digits, - and _)
 `,
+	"dev-session": `usage: accounts dev-session --email ADDRESS [--json]
+
+Development only: runs only with ACCOUNTS_DEV=1. Creates the Better Auth user with this
+email if it is missing, and a session for it exactly as Better Auth would (a random
+32-character token, Better Auth's default 7-day expiry), signed with BETTER_AUTH_SECRET.
+Prints the session cookie, the bearer header and a curl line for every endpoint.
+
+  --email ADDRESS   the developer's email address
+  --json            print only {"user_id","cookie","authorization"}
+`,
 }
 
 func isHelpFlag(arg string) bool {

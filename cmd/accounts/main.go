@@ -26,6 +26,9 @@ commands:
                       re-seal every stored API key and secret under the first CREDENTIAL_KEYS key
   credentials generate-key --id ID
                       print a new CREDENTIAL_KEYS entry (ID:base64 of 32 random bytes)
+  dev-session --email ADDRESS [--json]
+                      development only (ACCOUNTS_DEV=1): sign a user in as Better Auth would and
+                      print the cookie, the bearer header and curl lines for every endpoint
 
 Configuration comes from environment variables; see the README.
 `
@@ -82,6 +85,9 @@ func run(args []string, getenv Environment, stdout, stderr io.Writer) int {
 		ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer cancel()
 		return credentialsCommand(ctx, args[1:], cfg, log, stdout, stderr)
+	case "dev-session":
+		dev, _ := getenv("ACCOUNTS_DEV")
+		return devSessionCommand(context.Background(), args[1:], cfg, dev == "1", stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "accounts: unknown command %q\n\n%s", args[0], usage)
 		return 2
