@@ -24,6 +24,7 @@ type Config struct {
 	HTTPAddr         string
 	AllowedOrigins   []string
 	AuthSecret       string
+	AuthSecrets      string // BETTER_AUTH_SECRETS, Better Auth's versioned list; wins over AuthSecret
 	CookiePrefix     string
 	SecureCookies    bool
 	LogLevel         zapcore.Level
@@ -58,18 +59,19 @@ const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/accounts?sslmode=
 // LoadConfig reads the environment through getenv (os.Getenv in production) and reports
 // every problem at once, so an operator fixes the configuration in one go.
 func LoadConfig(getenv func(string) string) (Config, error) {
+	getenv, errs := withSecretFiles(getenv)
 	env := func(key, def string) string {
 		if v := strings.TrimSpace(getenv(key)); v != "" {
 			return v
 		}
 		return def
 	}
-	var errs []error
 	cfg := Config{
 		DatabaseURL:    env("DATABASE_URL", defaultDatabaseURL),
 		HTTPAddr:       env("HTTP_ADDR", ":9403"),
 		AllowedOrigins: splitList(getenv("CORS_ALLOWED_ORIGINS")),
 		AuthSecret:     getenv("BETTER_AUTH_SECRET"), // not trimmed: Better Auth signs with it as-is
+		AuthSecrets:    getenv("BETTER_AUTH_SECRETS"),
 		CookiePrefix:   env("BETTER_AUTH_COOKIE_PREFIX", "better-auth"),
 		CredentialKeys: getenv("CREDENTIAL_KEYS"),
 		AlpacaPaperURL: env("ALPACA_PAPER_URL", "https://paper-api.alpaca.markets"),
