@@ -56,6 +56,7 @@ func credentialsCommand(ctx context.Context, args []string, cfg Config, log *zap
 		fs := flag.NewFlagSet("keys", flag.ContinueOnError)
 		fs.SetOutput(stderr)
 		if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
+			fmt.Fprintln(stderr, "usage: accounts credentials keys")
 			return 2
 		}
 		return listKeys(ctx, cfg, log, stdout)
