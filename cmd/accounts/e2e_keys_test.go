@@ -191,16 +191,17 @@ func TestCredentialsKeysTellsWhenAKeyIsSafeToDelete(t *testing.T) {
 func TestCredentialsKeysExitCodes(t *testing.T) {
 	key := strings.TrimPrefix(servicetest.Keys, "e2e-1:")
 	unreachable := "DATABASE_URL=postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=2"
-	for name, spec := range map[string]string{
-		"primary disabled": servicetest.Keys + ":disabled",
-		"unknown state":    newKeySpec(t, "e2e-2") + "," + servicetest.Keys + ":retired",
-		"unset":            "",
+	for name, tc := range map[string]struct{ spec, want string }{
+		"primary disabled": {servicetest.Keys + ":disabled", `CREDENTIAL_KEYS: aesgcm: CREDENTIAL_KEYS key \"e2e-1\" (entry 1) is the primary`},
+		"unknown state":    {newKeySpec(t, "e2e-2") + "," + servicetest.Keys + ":retired", `CREDENTIAL_KEYS: aesgcm: CREDENTIAL_KEYS key \"e2e-1\" (entry 2): unknown third field`},
+		"unset":            {"", "CREDENTIAL_KEYS: aesgcm: CREDENTIAL_KEYS is empty"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			code, out, errOut := runCommand(t, []string{unreachable, "CREDENTIAL_KEYS=" + spec}, "credentials", "keys")
+			code, out, errOut := runCommand(t, []string{unreachable, "CREDENTIAL_KEYS=" + tc.spec}, "credentials", "keys")
 			require.Equal(t, 2, code, errOut)
 			require.Empty(t, out)
-			require.Contains(t, errOut, "CREDENTIAL_KEYS")
+			require.Contains(t, errOut, `"msg":"cannot list keys"`)
+			require.Contains(t, errOut, tc.want)
 			require.NotContains(t, errOut, key)
 		})
 	}
