@@ -20,12 +20,13 @@ type Binding struct {
 // associated data) and opens them again.
 type Cipher interface {
 	Seal(plaintext credential.Plaintext, b Binding) (credential.Sealed, error)
-	// Open fails with ErrUndecryptable for a tampered, misplaced or unknown-key value.
+	// Open fails with ErrUndecryptable for a tampered or misplaced value, or one whose key
+	// is unknown or disabled.
 	Open(sealed credential.Sealed, b Binding) (credential.Plaintext, error)
 	// PrimaryKeyID is the key new values are sealed with.
 	PrimaryKeyID() string
 }
 
 // ErrUndecryptable means a stored secret cannot be opened: it was tampered with, moved, or
-// its key is gone. It is never a reason to return someone else's plaintext.
+// its key is disabled or gone. It is never a reason to return someone else's plaintext.
 var ErrUndecryptable = errors.New("stored secret cannot be decrypted")

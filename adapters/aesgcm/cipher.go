@@ -58,6 +58,11 @@ func (c *Cipher) Open(s credential.Sealed, b ports.Binding) (credential.Plaintex
 	if validateKeyID(s.KeyID) != nil {
 		return credential.Plaintext{}, undecryptable("malformed key id")
 	}
+	if c.keys.disabled[s.KeyID] {
+		// Fails exactly like a key that is gone, so disabling a key first shows what
+		// deleting it would break, while it can still be turned back on.
+		return credential.Plaintext{}, undecryptable(fmt.Sprintf("key %q is disabled", s.KeyID))
+	}
 	aead, ok := c.keys.aeads[s.KeyID]
 	if !ok {
 		return credential.Plaintext{}, undecryptable(fmt.Sprintf("key %q is not loaded", s.KeyID))

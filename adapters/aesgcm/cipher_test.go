@@ -222,6 +222,34 @@ func TestRel28_Rotation(t *testing.T) {
 	require.ErrorIs(t, err, ports.ErrUndecryptable)
 }
 
+// A disabled key opens nothing, exactly like a key that is gone, and its values open again
+// once it is turned back on; a disabled key never seals either.
+func TestOpenRefusesValuesUnderADisabledKey(t *testing.T) {
+	b := binding(t, credA1, "user-a", credential.FieldAPIKey)
+	p := mustPlaintext(t, canary)
+	sealed, err := mustCipher(t, "1:"+key1).Seal(p, b)
+	require.NoError(t, err)
+
+	active := mustCipher(t, "2:"+key2+",1:"+key1)
+	got, err := active.Open(sealed, b)
+	require.NoError(t, err, "k1 active: opens")
+	require.Equal(t, canary, got.Reveal())
+
+	disabled := mustCipher(t, "2:"+key2+",1:"+key1+":disabled")
+	got, err = disabled.Open(sealed, b)
+	require.ErrorIs(t, err, ports.ErrUndecryptable, "k1 disabled: fails closed")
+	require.ErrorContains(t, err, `key "1" is disabled`)
+	require.Empty(t, got.Reveal())
+	fresh, err := disabled.Seal(p, b)
+	require.NoError(t, err)
+	require.Equal(t, "2", fresh.KeyID, "the primary seals")
+
+	reenabled := mustCipher(t, "2:"+key2+",1:"+key1)
+	got, err = reenabled.Open(sealed, b)
+	require.NoError(t, err, "k1 enabled again: opens again")
+	require.Equal(t, canary, got.Reveal())
+}
+
 // A value written by v1 must open forever. The bytes were made once with plain
 // crypto/cipher.NewGCM, a fixed nonce and a hand-built AAD, so a change to the format on
 // either side fails here rather than in production.

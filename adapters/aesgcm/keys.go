@@ -9,7 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+
+	"github.com/brokerly/accounts/domain/credential"
 )
 
 // KeySize is the only accepted key length: AES-256.
@@ -18,25 +21,30 @@ const KeySize = 32
 // maxKeyIDLength keeps ids short because every stored row carries one.
 const maxKeyIDLength = 32
 
+// disabledState is the optional third field of an entry: the key is kept but opens nothing.
+const disabledState = "disabled"
+
 // Keyring is the set of keys loaded from CREDENTIAL_KEYS. The first key is the primary;
-// every key can decrypt. Raw key bytes are not kept, only the AEADs built from them.
-// The zero Keyring holds no key and cannot seal.
+// every other key decrypts unless it is disabled. Raw key bytes are not kept, only the
+// AEADs built from them, and none for a disabled key. The zero Keyring holds no key and
+// cannot seal.
 type Keyring struct {
-	primary string
-	ids     []string // in the order given, primary first
-	aeads   map[string]cipher.AEAD
+	primary  string
+	ids      []string // in the order given, primary first
+	aeads    map[string]cipher.AEAD
+	disabled map[string]bool
 }
 
-// ParseKeys parses "id:base64key,id:base64key,...". Errors name entries by position (and
-// by id once the id is known to be well formed), never by content, so a mistyped spec
-// cannot put key material into a log.
+// ParseKeys parses "id:base64key[:disabled],...". Errors name entries by position (and by
+// id once the id is known to be well formed), never by content, so a mistyped spec cannot
+// put key material into a log.
 func ParseKeys(spec string) (Keyring, error) {
 	spec = strings.TrimSpace(spec)
 	if spec == "" {
-		return Keyring{}, errors.New("aesgcm: CREDENTIAL_KEYS is empty; expected id:base64key[,id:base64key...]")
+		return Keyring{}, errors.New("aesgcm: CREDENTIAL_KEYS is empty; expected id:base64key[:disabled][,id:base64key[:disabled]...]")
 	}
 	entries := strings.Split(spec, ",")
-	k := Keyring{ids: make([]string, 0, len(entries)), aeads: make(map[string]cipher.AEAD, len(entries))}
+	k := Keyring{ids: make([]string, 0, len(entries)), aeads: make(map[string]cipher.AEAD, len(entries)), disabled: map[string]bool{}}
 	seen := make([][]byte, 0, len(entries))
 	defer func() {
 		for _, raw := range seen {
@@ -45,17 +53,25 @@ func ParseKeys(spec string) (Keyring, error) {
 	}()
 	for i, entry := range entries {
 		pos := i + 1
-		id, encoded, ok := strings.Cut(strings.TrimSpace(entry), ":")
-		if !ok {
+		fields := strings.Split(strings.TrimSpace(entry), ":")
+		if len(fields) < 2 {
 			return Keyring{}, fmt.Errorf("aesgcm: CREDENTIAL_KEYS entry %d: expected id:base64key", pos)
 		}
+		id := fields[0]
 		if err := validateKeyID(id); err != nil {
 			return Keyring{}, fmt.Errorf("aesgcm: CREDENTIAL_KEYS entry %d: %w", pos, err)
 		}
-		if _, dup := k.aeads[id]; dup {
+		if slices.Contains(k.ids, id) {
 			return Keyring{}, fmt.Errorf("aesgcm: CREDENTIAL_KEYS entry %d: key id %q appears twice", pos, id)
 		}
-		raw, ok := decodeKey(strings.TrimSpace(encoded))
+		disabled, err := parseState(fields[2:])
+		if err != nil {
+			return Keyring{}, fmt.Errorf("aesgcm: CREDENTIAL_KEYS key %q (entry %d): %w", id, pos, err)
+		}
+		if disabled && pos == 1 {
+			return Keyring{}, fmt.Errorf("aesgcm: CREDENTIAL_KEYS key %q (entry 1) is the primary, which seals new values, and cannot be disabled; put an active key first", id)
+		}
+		raw, ok := decodeKey(strings.TrimSpace(fields[1]))
 		if !ok {
 			return Keyring{}, fmt.Errorf("aesgcm: CREDENTIAL_KEYS key %q (entry %d): must be base64 of exactly %d bytes", id, pos, KeySize)
 		}
@@ -69,25 +85,66 @@ func ParseKeys(spec string) (Keyring, error) {
 				return Keyring{}, fmt.Errorf("aesgcm: CREDENTIAL_KEYS key %q (entry %d) has the same bytes as key %q", id, pos, k.ids[j])
 			}
 		}
+		k.ids = append(k.ids, id)
+		if disabled {
+			k.disabled[id] = true
+			continue
+		}
 		aead, err := newAEAD(raw)
 		if err != nil {
 			return Keyring{}, fmt.Errorf("aesgcm: CREDENTIAL_KEYS key %q (entry %d): cannot build cipher", id, pos)
 		}
-		k.ids = append(k.ids, id)
 		k.aeads[id] = aead
 	}
 	k.primary = k.ids[0]
 	return k, nil
 }
 
+// parseState reads what follows the key: nothing (active) or "disabled". Its errors do not
+// echo the fields, which may be key material pasted into the wrong place.
+func parseState(fields []string) (disabled bool, err error) {
+	switch {
+	case len(fields) == 0:
+		return false, nil
+	case len(fields) > 1:
+		return false, errors.New("too many ':'-separated fields; expected id:base64key or id:base64key:disabled")
+	case strings.TrimSpace(fields[0]) == disabledState:
+		return true, nil
+	default:
+		return false, errors.New(`unknown third field; the only one is "disabled" (id:base64key:disabled)`)
+	}
+}
+
 // Primary is the id of the key that seals new values; "" for the zero Keyring.
 func (k Keyring) Primary() string { return k.primary }
 
-// IDs lists every loaded key id, primary first, e.g. for a boot log line.
+// IDs lists every loaded key id, disabled ones too, primary first, e.g. for a boot log line.
 func (k Keyring) IDs() []string { return append([]string(nil), k.ids...) }
 
+// Statuses lists every loaded key with its state, in CREDENTIAL_KEYS order.
+func (k Keyring) Statuses() []credential.KeyStatus {
+	out := make([]credential.KeyStatus, 0, len(k.ids))
+	for _, id := range k.ids {
+		state := credential.KeyActive
+		switch {
+		case id == k.primary:
+			state = credential.KeyPrimary
+		case k.disabled[id]:
+			state = credential.KeyDisabled
+		}
+		out = append(out, credential.KeyStatus{ID: id, State: state})
+	}
+	return out
+}
+
 func (k Keyring) String() string {
-	return fmt.Sprintf("aesgcm.Keyring{primary: %q, ids: %q}", k.primary, k.ids)
+	disabled := make([]string, 0, len(k.disabled))
+	for _, id := range k.ids {
+		if k.disabled[id] {
+			disabled = append(disabled, id)
+		}
+	}
+	return fmt.Sprintf("aesgcm.Keyring{primary: %q, ids: %q, disabled: %q}", k.primary, k.ids, disabled)
 }
 
 // Format prints only the ids, for every verb, so what a log line shows of a Keyring does

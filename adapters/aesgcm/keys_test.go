@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/brokerly/accounts/domain/credential"
 )
 
 func TestParseKeys(t *testing.T) {
@@ -67,6 +69,15 @@ func TestParseKeysRefuses(t *testing.T) {
 		{"trailing comma", "1:" + key1 + ",", "entry 2: expected id:base64key"},
 		{"empty middle entry", "2:" + key2 + ",,1:" + key1, "entry 2: expected id:base64key"},
 		{"second entry bad", "2:" + key2 + ",1:" + short, `key "1" (entry 2): must be base64 of exactly 32 bytes`},
+		{"primary disabled", "2:" + key2 + ":disabled,1:" + key1, `key "2" (entry 1) is the primary, which seals new values, and cannot be disabled`},
+		{"only key disabled", "1:" + key1 + ":disabled", `key "1" (entry 1) is the primary`},
+		{"unknown state", "2:" + key2 + ",1:" + key1 + ":retired", `key "1" (entry 2): unknown third field; the only one is "disabled"`},
+		{"state in another case", "2:" + key2 + ",1:" + key1 + ":Disabled", `key "1" (entry 2): unknown third field`},
+		{"empty state", "2:" + key2 + ",1:" + key1 + ":", `key "1" (entry 2): unknown third field`},
+		{"a key as the state", "2:" + key2 + ",1:" + key1 + ":" + key2, `key "1" (entry 2): unknown third field`},
+		{"four fields", "2:" + key2 + ",1:" + key1 + ":disabled:" + key2, `key "1" (entry 2): too many ':'-separated fields`},
+		{"disabled key still checked", "2:" + key2 + ",1:" + short + ":disabled", `key "1" (entry 2): must be base64 of exactly 32 bytes`},
+		{"disabled key with the primary's bytes", "2:" + key2 + ",1:" + key2 + ":disabled", `key "1" (entry 2) has the same bytes as key "2"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,12 +104,32 @@ func TestKeyringPrintsOnlyIDs(t *testing.T) {
 	k := mustKeyring(t, "2:"+key2+",1:"+key1)
 	c, err := New(k)
 	require.NoError(t, err)
-	want := `aesgcm.Keyring{primary: "2", ids: ["2" "1"]}`
+	want := `aesgcm.Keyring{primary: "2", ids: ["2" "1"], disabled: []}`
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%d", "%q"} {
 		require.Equal(t, want, fmt.Sprintf(verb, k), verb)
 		require.Equal(t, "aesgcm.Cipher{"+want+"}", fmt.Sprintf(verb, c), verb)
 	}
-	require.Equal(t, `aesgcm.Keyring{primary: "", ids: []}`, fmt.Sprint(Keyring{}))
+	require.Equal(t, `aesgcm.Keyring{primary: "", ids: [], disabled: []}`, fmt.Sprint(Keyring{}))
+
+	withDisabled := mustKeyring(t, "2:"+key2+",1:"+key1+":disabled")
+	want = `aesgcm.Keyring{primary: "2", ids: ["2" "1"], disabled: ["1"]}`
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%q"} {
+		require.Equal(t, want, fmt.Sprintf(verb, withDisabled), verb)
+	}
+}
+
+// The optional third field marks a key disabled; the primary is always first, and the
+// states come out in CREDENTIAL_KEYS order.
+func TestParseKeysStates(t *testing.T) {
+	const key3 = "EBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywtLi8="
+	k := mustKeyring(t, "3:"+key3+", 2:"+key2+" : disabled ,1:"+key1)
+	require.Equal(t, "3", k.Primary())
+	require.Equal(t, []string{"3", "2", "1"}, k.IDs(), "a disabled key is still loaded")
+	require.Equal(t, []credential.KeyStatus{
+		{ID: "3", State: credential.KeyPrimary},
+		{ID: "2", State: credential.KeyDisabled},
+		{ID: "1", State: credential.KeyActive},
+	}, k.Statuses())
 }
 
 func TestGenerateKeySpec(t *testing.T) {

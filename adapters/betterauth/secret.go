@@ -21,17 +21,26 @@ const defaultSecret = "better-auth-secret-12345678901234567890"
 // ValidateSecret refuses secrets that make session signatures forgeable. Its errors never
 // contain the secret, so they are safe to log at boot.
 func ValidateSecret(secret string) error {
-	switch {
-	case secret == "":
-		return errors.New("betterauth: secret is empty (set BETTER_AUTH_SECRET)")
-	case len(secret) < MinSecretLength:
-		return errors.New("betterauth: secret is shorter than 32 bytes")
-	case secret == defaultSecret: // public constant, so timing reveals nothing
-		return errors.New("betterauth: secret is Better Auth's public built-in default")
-	case estimatedEntropyBits(secret) < MinSecretEntropyBits:
-		return errors.New("betterauth: secret has low entropy (under 120 bits by Better Auth's estimate); use a randomly generated one, e.g. openssl rand -base64 32")
+	if secret == "" {
+		return errors.New("betterauth: secret is empty (set BETTER_AUTH_SECRET or BETTER_AUTH_SECRETS)")
+	}
+	if weak := weakness(secret); weak != "" {
+		return errors.New("betterauth: secret " + weak)
 	}
 	return nil
+}
+
+// weakness says what makes a non-empty secret forgeable, or "" when nothing does.
+func weakness(secret string) string {
+	switch {
+	case len(secret) < MinSecretLength:
+		return "is shorter than 32 bytes"
+	case secret == defaultSecret: // public constant, so timing reveals nothing
+		return "is Better Auth's public built-in default"
+	case estimatedEntropyBits(secret) < MinSecretEntropyBits:
+		return "has low entropy (under 120 bits by Better Auth's estimate); use a randomly generated one, e.g. openssl rand -base64 32"
+	}
+	return ""
 }
 
 // estimatedEntropyBits is Better Auth's estimate of a secret's strength, computed as it

@@ -29,6 +29,29 @@ func (s *Store) Stale(_ context.Context, primaryKeyID string, after domain.ID, l
 	return out, nil
 }
 
+func (s *Store) CountStale(_ context.Context, primaryKeyID string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.credentials {
+		if c.APIKey().KeyID != primaryKeyID || c.SecretKey().KeyID != primaryKeyID {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (s *Store) SealedByKey(context.Context) (map[string]int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for _, c := range s.credentials {
+		out[c.APIKey().KeyID]++
+		out[c.SecretKey().KeyID]++
+	}
+	return out, nil
+}
+
 func (s *Store) Reseal(ctx context.Context, old, resealed ports.SealedPair) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

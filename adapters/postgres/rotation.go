@@ -21,6 +21,11 @@ var (
 	staleCredentialsSQL = `SELECT ` + sealedColumns + ` FROM user_credentials
 		WHERE (api_key_key_id <> $1 OR secret_key_key_id <> $1) AND id > $2
 		ORDER BY id LIMIT $3`
+	countStaleSQL = `SELECT count(*) FROM user_credentials WHERE api_key_key_id <> $1 OR secret_key_key_id <> $1`
+	// sealedByKeySQL reads each row once and counts both of its values.
+	sealedByKeySQL = `SELECT v.key_id, count(*) FROM user_credentials c,
+		LATERAL (VALUES (c.api_key_key_id), (c.secret_key_key_id)) AS v(key_id)
+		GROUP BY v.key_id`
 	// resealSQL is a compare-and-swap: the row changes only if it still holds exactly the
 	// values read (both key ids and both ciphertexts, for the same owner), and records its
 	// "rotated" event in the same statement.
@@ -64,6 +69,54 @@ func (s *RotationStore) Stale(ctx context.Context, primaryKeyID string, after do
 			sql:  staleCredentialsSQL,
 			args: []any{primaryKeyID, uuidArg(after), limit},
 			read: readSealedPairs(&out),
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CountStale counts the credentials, across all users, with a value not under primaryKeyID.
+func (s *RotationStore) CountStale(ctx context.Context, primaryKeyID string) (int, error) {
+	var n int
+	err := s.db.transact(ctx, asRotator, eachRun, func(ctx context.Context, tx *txn) error {
+		return tx.run(ctx, "count stale credentials", &statement{
+			sql:  countStaleSQL,
+			args: []any{primaryKeyID},
+			read: func(rows pgx.Rows) error {
+				for rows.Next() {
+					if err := rows.Scan(&n); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+		})
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// SealedByKey counts the stored values under each key id, across all users.
+func (s *RotationStore) SealedByKey(ctx context.Context) (map[string]int, error) {
+	out := map[string]int{}
+	err := s.db.transact(ctx, asRotator, eachRun, func(ctx context.Context, tx *txn) error {
+		return tx.run(ctx, "count sealed values by key", &statement{
+			sql: sealedByKeySQL,
+			read: func(rows pgx.Rows) error {
+				for rows.Next() {
+					var id string
+					var n int
+					if err := rows.Scan(&id, &n); err != nil {
+						return err
+					}
+					out[id] = n
+				}
+				return nil
+			},
 		})
 	})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/brokerly/accounts/adapters/memory"
 	"github.com/brokerly/accounts/app/apptest"
@@ -223,4 +224,37 @@ func TestRotateCredentialKeysReportsRowsItCannotOpen(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []domain.ID{c.ID()}, report.Failed)
 	require.Zero(t, report.Resealed)
+}
+
+// The run reports progress: once before the first row, then after each one, Done of the
+// Total that was stale at the start; a row that turns stale during the run (an instance
+// still sealing under the old key) raises the Total rather than overrunning it.
+func TestRotateCredentialKeysReportsProgress(t *testing.T) {
+	f := newCredentialFixture(t)
+	for _, k := range []string{"AK1", "AK2", "AK3", "AK4", "AK5"} {
+		f.storeCredential(t, f.alice, f.aliceAccount.ID(), k)
+	}
+	f.cipher.Rotate("k2")
+	f.storeCredential(t, f.alice, f.aliceAccount.ID(), "AK6") // already under k2: not stale
+
+	lagging := command.NewStoreCredentialHandler(f.store.Credentials(), apptest.NewCipher("k1"), f.clock, credential.DefaultPerAccount)
+	var seen []command.RotationProgress
+	report, err := command.NewRotateCredentialKeysHandler(f.store, f.cipher).Handle(context.Background(), command.RotateCredentialKeys{
+		BatchSize: 2,
+		Progress: func(p command.RotationProgress) {
+			seen = append(seen, p)
+			if p.Done == 3 {
+				f.clock.Advance(time.Second) // ids are ordered by millisecond: this one comes last
+				_, err := lagging.Handle(context.Background(), command.StoreCredential{
+					Session: f.store.SignIn(f.bob), AccountID: f.bobAccount.ID().String(), CredentialType: "alpaca", APIKey: "BK1", SecretKey: "secret-BK1",
+				})
+				require.NoError(t, err)
+			}
+		},
+	})
+	require.NoError(t, err)
+	require.Equal(t, []command.RotationProgress{{0, 5}, {1, 5}, {2, 5}, {3, 5}, {4, 5}, {5, 5}, {6, 6}}, seen)
+	require.Equal(t, 5, report.Total, "stale when the run started")
+	require.Equal(t, 6, report.Resealed)
+	require.Equal(t, 6, report.Done())
 }

@@ -16,15 +16,29 @@ import (
 // fails to open, gets an event in its trail, under the request id of ctx.
 type RotateCredentialKeys struct {
 	BatchSize int
+	// Progress, if set, hears how far the run is: once before the first row and after
+	// every row. It runs on the handler's goroutine, so it should be quick.
+	Progress func(RotationProgress)
+}
+
+// RotationProgress is Done of Total credentials. Total is what was stale at the start,
+// raised to Done if rows became stale during the run (an instance still sealing under an
+// old key).
+type RotationProgress struct {
+	Done, Total int
 }
 
 // RotationReport counts what a run did. Failed rows could not be opened (tampered, or
-// their key is gone) and were left as they are.
+// their key is disabled or gone) and were left as they are.
 type RotationReport struct {
+	Total    int // stale credentials when the run started
 	Resealed int
 	Skipped  int // changed by someone else meanwhile; already under the primary key
 	Failed   []domain.ID
 }
+
+// Done is how many credentials the run has handled, whatever the outcome.
+func (r RotationReport) Done() int { return r.Resealed + r.Skipped + len(r.Failed) }
 
 type RotateCredentialKeysHandler struct {
 	store  ports.RotationStore
@@ -44,6 +58,17 @@ func (h RotateCredentialKeysHandler) Handle(ctx context.Context, cmd RotateCrede
 		batch = 100
 	}
 	var report RotationReport
+	total, err := h.store.CountStale(ctx, h.cipher.PrimaryKeyID())
+	if err != nil {
+		return report, fmt.Errorf("rotate keys: %w", err)
+	}
+	report.Total = total
+	progress := func() {
+		if cmd.Progress != nil {
+			cmd.Progress(RotationProgress{Done: report.Done(), Total: max(report.Total, report.Done())})
+		}
+	}
+	progress()
 	var after domain.ID
 	for {
 		pairs, err := h.store.Stale(ctx, h.cipher.PrimaryKeyID(), after, batch)
@@ -52,31 +77,37 @@ func (h RotateCredentialKeysHandler) Handle(ctx context.Context, cmd RotateCrede
 		}
 		for _, old := range pairs {
 			after = old.CredentialID
-			resealed, err := h.reseal(old)
-			if errors.Is(err, ports.ErrUndecryptable) {
-				report.Failed = append(report.Failed, old.CredentialID)
-				if err := h.store.OpenFailed(ctx, old); err != nil {
-					return report, fmt.Errorf("rotate keys: credential %s: %w", old.CredentialID, err)
-				}
-				continue
-			}
-			if err != nil {
+			if err := h.rotate(ctx, old, &report); err != nil {
 				return report, fmt.Errorf("rotate keys: credential %s: %w", old.CredentialID, err)
 			}
-			swapped, err := h.store.Reseal(ctx, old, resealed)
-			if err != nil {
-				return report, fmt.Errorf("rotate keys: credential %s: %w", old.CredentialID, err)
-			}
-			if swapped {
-				report.Resealed++
-			} else {
-				report.Skipped++
-			}
+			progress()
 		}
 		if len(pairs) < batch {
 			return report, nil
 		}
 	}
+}
+
+// rotate re-seals one credential, or records that it does not open, and counts the outcome.
+func (h RotateCredentialKeysHandler) rotate(ctx context.Context, old ports.SealedPair, report *RotationReport) error {
+	resealed, err := h.reseal(old)
+	if errors.Is(err, ports.ErrUndecryptable) {
+		report.Failed = append(report.Failed, old.CredentialID)
+		return h.store.OpenFailed(ctx, old)
+	}
+	if err != nil {
+		return err
+	}
+	swapped, err := h.store.Reseal(ctx, old, resealed)
+	if err != nil {
+		return err
+	}
+	if swapped {
+		report.Resealed++
+	} else {
+		report.Skipped++
+	}
+	return nil
 }
 
 func (h RotateCredentialKeysHandler) reseal(old ports.SealedPair) (ports.SealedPair, error) {

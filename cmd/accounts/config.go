@@ -24,6 +24,7 @@ type Config struct {
 	HTTPAddr         string
 	AllowedOrigins   []string
 	AuthSecret       string
+	AuthSecrets      string // BETTER_AUTH_SECRETS, Better Auth's versioned list; wins over AuthSecret
 	CookiePrefix     string
 	SecureCookies    bool
 	LogLevel         zapcore.Level
@@ -68,19 +69,19 @@ type Environment func(key string) (value string, set bool)
 // the configuration in one go. An empty variable means its default, but for METRICS_ADDR,
 // whose empty value turns metrics off.
 func LoadConfig(lookup Environment) (Config, error) {
-	getenv := func(key string) string { v, _ := lookup(key); return v }
+	getenv, errs := withSecretFiles(func(key string) string { v, _ := lookup(key); return v })
 	env := func(key, def string) string {
 		if v := strings.TrimSpace(getenv(key)); v != "" {
 			return v
 		}
 		return def
 	}
-	var errs []error
 	cfg := Config{
 		DatabaseURL:    env("DATABASE_URL", defaultDatabaseURL),
 		HTTPAddr:       env("HTTP_ADDR", ":9403"),
 		AllowedOrigins: splitList(getenv("CORS_ALLOWED_ORIGINS")),
 		AuthSecret:     getenv("BETTER_AUTH_SECRET"), // not trimmed: Better Auth signs with it as-is
+		AuthSecrets:    getenv("BETTER_AUTH_SECRETS"),
 		CookiePrefix:   env("BETTER_AUTH_COOKIE_PREFIX", "better-auth"),
 		CredentialKeys: getenv("CREDENTIAL_KEYS"),
 		AlpacaPaperURL: env("ALPACA_PAPER_URL", "https://paper-api.alpaca.markets"),

@@ -34,8 +34,9 @@ func devSessionCommand(ctx context.Context, args []string, cfg Config, dev bool,
 		fmt.Fprintln(stderr, "usage: accounts dev-session --email you@example.test [--json]")
 		return 2
 	}
-	if cfg.AuthSecret == "" {
-		fmt.Fprintln(stderr, "accounts: dev-session needs BETTER_AUTH_SECRET, the secret the service verifies sessions with")
+	secret, _, err := sessionSecret(cfg) // the one Better Auth signs with, which the service verifies
+	if err != nil {
+		fmt.Fprintf(stderr, "accounts: dev-session: %v\n", err)
 		return 2
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -46,7 +47,7 @@ func devSessionCommand(ctx context.Context, args []string, cfg Config, dev bool,
 		return 1
 	}
 	defer db.Close()
-	s, err := devsession.Create(ctx, db.Bun(), *email, cfg.AuthSecret, betterauth.CookieName(cfg.CookiePrefix, cfg.SecureCookies), time.Now())
+	s, err := devsession.Create(ctx, db.Bun(), *email, secret, betterauth.CookieName(cfg.CookiePrefix, cfg.SecureCookies), time.Now())
 	if err != nil {
 		fmt.Fprintf(stderr, "accounts: %v\n", err)
 		return 1

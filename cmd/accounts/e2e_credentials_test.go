@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -155,19 +154,9 @@ func TestRel28_RotateCommand(t *testing.T) {
 // runBinary runs a one-shot subcommand and returns its stdout.
 func runBinary(t *testing.T, dbURL, keys string, wantExit int, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(servicetest.Binary(t), args...)
-	cmd.Env = []string{"DATABASE_URL=" + dbURL, "CREDENTIAL_KEYS=" + keys}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	code := 0
-	if exit, ok := err.(*exec.ExitError); ok {
-		code = exit.ExitCode()
-	} else {
-		require.NoError(t, err)
-	}
-	require.Equal(t, wantExit, code, "stderr: %s", stderr.String())
-	return string(out)
+	code, out, stderr := runCommand(t, []string{"DATABASE_URL=" + dbURL, "CREDENTIAL_KEYS=" + keys}, args...)
+	require.Equal(t, wantExit, code, "stderr: %s", stderr)
+	return out
 }
 
 // One user cannot fill the service: past CREDENTIALS_PER_ACCOUNT every store is 409

@@ -16,11 +16,16 @@ Run the HTTP API until SIGTERM or SIGINT, then shut down gracefully.
 
 Create the database if it is missing and apply the embedded migrations.
 `,
-	"credentials": `usage: accounts credentials rotate [--batch N]
+	"credentials": `usage: accounts credentials rotate [--batch N] [--progress auto|always|never]
+       accounts credentials keys
        accounts credentials generate-key --id ID
 
   rotate         re-seal every stored API key and secret under the first CREDENTIAL_KEYS key
     --batch N    rows re-sealed per batch (default 100)
+    --progress   auto (default): a progress line redrawn on stderr when it is a terminal;
+                 always or never; a summary line at the end in every case
+  keys           list each key's state (primary, active, disabled, or missing: named by
+                 stored values but not configured) and how many stored values it seals
   generate-key   print a new CREDENTIAL_KEYS entry (ID:base64 of 32 random bytes)
     --id ID      the key's id (letters, digits, - and _)
 `,

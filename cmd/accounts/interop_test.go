@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -53,7 +54,9 @@ func betterAuthEnv(t *testing.T, dbURL string, env []string, args ...string) []b
 	}
 	cmd := exec.Command("node", append([]string{"harness.mjs"}, args...)...)
 	cmd.Dir = harnessDir
-	cmd.Env = append(append(os.Environ(), "DATABASE_URL="+dbURL, "BETTER_AUTH_SECRET="+servicetest.Secret), env...)
+	// Better Auth prefers BETTER_AUTH_SECRETS to BETTER_AUTH_SECRET: only the test sets it.
+	inherited := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "BETTER_AUTH_SECRETS=") })
+	cmd.Env = append(append(inherited, "DATABASE_URL="+dbURL, "BETTER_AUTH_SECRET="+servicetest.Secret), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

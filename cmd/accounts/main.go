@@ -22,8 +22,10 @@ const usage = `usage: accounts <command>
 commands:
   serve [--migrate]   run the HTTP API (--migrate: create the database and apply migrations first)
   migrate             create the database if it is missing and apply the embedded migrations
-  credentials rotate [--batch N]
+  credentials rotate [--batch N] [--progress auto|always|never]
                       re-seal every stored API key and secret under the first CREDENTIAL_KEYS key
+  credentials keys    list each CREDENTIAL_KEYS key's state and the stored values it seals,
+                      and the key ids stored values name that are not configured
   credentials generate-key --id ID
                       print a new CREDENTIAL_KEYS entry (ID:base64 of 32 random bytes)
   dev-session --email ADDRESS [--json]

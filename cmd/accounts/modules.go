@@ -33,13 +33,7 @@ var postgresModule = fx.Module("postgres",
 )
 
 var authModule = fx.Module("betterauth",
-	fx.Provide(func(cfg Config) (ports.SessionVerifier, error) {
-		v, err := betterauth.NewVerifier(cfg.AuthSecret)
-		if err != nil {
-			return nil, fmt.Errorf("BETTER_AUTH_SECRET: %w", err)
-		}
-		return v, nil
-	}),
+	fx.Provide(newVerifier),
 )
 
 // cipherModule refuses to start without a valid CREDENTIAL_KEYS: a service that cannot

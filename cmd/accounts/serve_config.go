@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/brokerly/accounts/adapters/alpaca"
-	"github.com/brokerly/accounts/adapters/betterauth"
 )
 
 // checkServe refuses the configuration `serve` must not run with, before anything starts:
@@ -17,8 +16,8 @@ import (
 // paths.) The adapters check the same things again when they are built.
 func (c Config) checkServe() error {
 	var errs []error
-	if err := betterauth.ValidateSecret(c.AuthSecret); err != nil {
-		errs = append(errs, fmt.Errorf("BETTER_AUTH_SECRET: %w", err))
+	if _, _, err := sessionSecret(c); err != nil {
+		errs = append(errs, err) // named BETTER_AUTH_SECRET or BETTER_AUTH_SECRETS already
 	}
 	if _, err := newCipher(c); err != nil {
 		errs = append(errs, err) // named CREDENTIAL_KEYS already

@@ -38,6 +38,42 @@ func RunRotationStoreContract(t *testing.T, newFixture Fixture) {
 		require.Len(t, s.stale(t, "k3", domain.ID{}, 100), 8, "under a new primary, everything is stale")
 	})
 
+	t.Run("CountStaleCountsEveryUsersCredentialsNotUnderThePrimary", func(t *testing.T) {
+		s := newRotationSuite(t, newFixture)
+		require.Zero(t, s.countStale(t, "k2"), "an empty store has nothing to rotate")
+		alice, bob := s.member(t), s.member(t)
+		alices, bobs := s.account(t, alice), s.account(t, bob)
+		for _, acc := range []account.Account{alices, bobs} {
+			for _, keys := range [][2]string{{"k1", "k1"}, {"k2", "k2"}, {"k1", "k2"}, {"k2", "k1"}} {
+				s.addSealed(t, acc, keys[0], keys[1])
+			}
+		}
+		require.Equal(t, 6, s.countStale(t, "k2"), "a credential with either value elsewhere counts once")
+		require.Equal(t, len(s.stale(t, "k2", domain.ID{}, 100)), s.countStale(t, "k2"), "what Stale lists")
+		require.Equal(t, 8, s.countStale(t, "k3"))
+
+		old := s.stale(t, "k2", domain.ID{}, 1)[0]
+		resealed := old
+		resealed.APIKey, resealed.SecretKey = randomSealed(t, "k2"), randomSealed(t, "k2")
+		require.True(t, s.reseal(t, old, resealed))
+		require.Equal(t, 5, s.countStale(t, "k2"), "a resealed credential is done")
+	})
+
+	t.Run("SealedByKeyCountsEveryValueOfEveryUser", func(t *testing.T) {
+		s := newRotationSuite(t, newFixture)
+		require.Empty(t, s.sealedByKey(t))
+		alice, bob := s.member(t), s.member(t)
+		alices, bobs := s.account(t, alice), s.account(t, bob)
+		s.addSealed(t, alices, "k1", "k1")
+		s.addSealed(t, alices, "k1", "k2")
+		s.addSealed(t, bobs, "k2", "gone")
+		require.Equal(t, map[string]int{"k1": 3, "k2": 2, "gone": 1}, s.sealedByKey(t))
+
+		c := s.addSealed(t, bobs, "k1", "k1")
+		require.NoError(t, s.deleteCredential(t, bob, c.ID()))
+		require.Equal(t, map[string]int{"k1": 3, "k2": 2, "gone": 1}, s.sealedByKey(t), "a deleted credential seals nothing")
+	})
+
 	t.Run("StalePaginatesAfterTheLastID", func(t *testing.T) {
 		s := newRotationSuite(t, newFixture)
 		alice, bob := s.member(t), s.member(t)
@@ -188,6 +224,20 @@ func (s *rotationSuite) addSealed(t *testing.T, acc account.Account, apiKeyID, s
 func (s *rotationSuite) stale(t *testing.T, primary string, after domain.ID, limit int) []ports.SealedPair {
 	t.Helper()
 	out, err := s.Rotation.Stale(s.ctx, primary, after, limit)
+	require.NoError(t, err)
+	return out
+}
+
+func (s *rotationSuite) countStale(t *testing.T, primary string) int {
+	t.Helper()
+	n, err := s.Rotation.CountStale(s.ctx, primary)
+	require.NoError(t, err)
+	return n
+}
+
+func (s *rotationSuite) sealedByKey(t *testing.T) map[string]int {
+	t.Helper()
+	out, err := s.Rotation.SealedByKey(s.ctx)
 	require.NoError(t, err)
 	return out
 }

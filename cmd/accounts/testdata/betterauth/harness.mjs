@@ -4,11 +4,12 @@
 //   node harness.mjs migrate
 //   node harness.mjs signup <email> <name>
 //   node harness.mjs signout <cookie-pair>
-//   node harness.mjs get-session <cookie-header>...
+//   node harness.mjs get-session <cookie-header | "Bearer <token>">...
 //
-// Env: DATABASE_URL (required), BETTER_AUTH_SECRET (required),
-//      BETTER_AUTH_URL (default http://localhost:3000; an https:// URL puts Better Auth
-//      in secure mode, so its cookies are named __Secure-...).
+// Env: DATABASE_URL (required), BETTER_AUTH_SECRET and/or BETTER_AUTH_SECRETS (at least
+//      one; Better Auth itself reads BETTER_AUTH_SECRETS, "<version>:<secret>,...", and
+//      prefers it), BETTER_AUTH_URL (default http://localhost:3000; an https:// URL puts
+//      Better Auth in secure mode, so its cookies are named __Secure-...).
 // Each command prints exactly one JSON line on stdout and exits 0; on failure
 // it prints a message on stderr and exits 1.
 
@@ -43,13 +44,15 @@ function cookiePair(setCookie) {
 }
 
 async function main() {
-  // Better Auth prefers BETTER_AUTH_SECRETS (rotation list) over `secret`;
-  // drop it so BETTER_AUTH_SECRET is the one signing key, as the Go side assumes.
-  delete process.env.BETTER_AUTH_SECRETS;
+  // The Go side chooses the secrets: BETTER_AUTH_SECRETS, when set, is left for Better
+  // Auth to read from the environment itself, exactly as a deployment's would be.
+  if (!process.env.BETTER_AUTH_SECRET && !process.env.BETTER_AUTH_SECRETS) {
+    throw new Error("BETTER_AUTH_SECRET or BETTER_AUTH_SECRETS must be set");
+  }
   const [cmd, ...args] = process.argv.slice(2);
   const pool = new pg.Pool({ connectionString: requireEnv("DATABASE_URL") });
   const options = {
-    secret: requireEnv("BETTER_AUTH_SECRET"),
+    secret: process.env.BETTER_AUTH_SECRET || undefined,
     baseURL: process.env.BETTER_AUTH_URL || "http://localhost:3000",
     database: pool,
     emailAndPassword: { enabled: true },
@@ -113,13 +116,15 @@ async function main() {
         break;
       }
       case "get-session": {
-        // The user Better Auth's own getSession sees for each Cookie header, in order
-        // (null for none), so the Go side can compare with what the service sees.
-        if (args.length === 0) throw new Error("usage: get-session <cookie-header>...");
+        // The user Better Auth's own getSession sees for each Cookie header (or, for an
+        // argument starting "Bearer ", Authorization header), in order (null for none),
+        // so the Go side can compare with what the service sees.
+        if (args.length === 0) throw new Error("usage: get-session <cookie-header | \"Bearer <token>\">...");
         const auth = betterAuth(options);
         const userIds = [];
-        for (const cookie of args) {
-          const s = await auth.api.getSession({ headers: new Headers({ cookie }) });
+        for (const arg of args) {
+          const headers = arg.startsWith("Bearer ") ? { authorization: arg } : { cookie: arg };
+          const s = await auth.api.getSession({ headers: new Headers(headers) });
           userIds.push(s?.user?.id ?? null);
         }
         print({ userIds });
