@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -54,6 +55,9 @@ type DB struct {
 	orm            *bun.DB
 	acquireTimeout time.Duration
 	gate           gate
+	// session is the session context statement fitted to Better Auth's tables
+	// (session_shape.go); nil until they have been read.
+	session atomic.Pointer[contextStatements]
 }
 
 // Open builds the pool without connecting: the service must start while the database is

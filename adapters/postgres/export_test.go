@@ -61,7 +61,11 @@ const (
 )
 
 // The statements the plan tests explain.
-var SessionContextSQL = sessionContextSQL[eachRun]
+// SessionContextSQL is the session context statement db runs now.
+func SessionContextSQL(db *DB) string { return db.sessionStatements().sql[eachRun] }
+
+// GenericSessionContextSQL is the statement for tables the service has not read.
+var GenericSessionContextSQL = genericStatements.sql[eachRun]
 
 const (
 	ListAccountsSQL    = listAccountsSQL

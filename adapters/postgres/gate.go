@@ -52,6 +52,10 @@ func (db *DB) Audit(ctx context.Context) (AuditReport, error) {
 	case errors.Is(err, ErrAuditFailed):
 		db.gate.state.Store(auditFailed)
 	case err == nil:
+		// Before the gate opens, so that the first requests already read Better Auth's
+		// optional columns by name; if the catalogs cannot be read, the generic statement
+		// serves.
+		_ = db.learnSessionShape(ctx)
 		db.gate.state.Store(auditPassed)
 	}
 	return report, err

@@ -51,39 +51,32 @@ func guards(mode txMode) string {
 	return sql
 }
 
-// sessionContextSQL is the first statement of every transaction a user's session acts in,
-// and the only place a session is resolved. Its subquery runs as the login role
-// (permissions are checked when the statement starts): it finds the session with the
-// token $1 and its user, and the statement goes on only if the session is unexpired and
-// the user not banned: a banned user has "banned" true and "banExpires" null or still to
-// come. Otherwise accounts_no_session (migration 010) raises SQLSTATE 28000 with the
-// reason, which the service counts but never shows. Better Auth's admin
-// plugin adds "banned" and "banExpires" to the user and "impersonatedBy" to the session;
-// to_jsonb reads them where they exist and yields NULL where they do not, so the service
-// works with and without the plugin, and sees it the moment its migration runs. The user
-// becomes app.current_user_id and the impersonating admin app.impersonated_by (empty for
-// none), and only then does the role drop to accounts_app for the rest of the
-// transaction. The error aborts the transaction: nothing queued after this statement runs.
-// set_config(..., true) is SET LOCAL: everything ends with the transaction, so nothing
-// leaks through the pool or a transaction-pooling PgBouncer. The aggregate makes one row
-// of none; the token is unique, so max picks the only one, and CASE evaluates only the
-// branch it takes. One text per mode, built once.
-var sessionContextSQL = [...]string{eachRun: sessionContext(eachRun), oneTx: sessionContext(oneTx)}
+// The session context statement (session_shape.go builds its texts) is the first
+// statement of every transaction a user's session acts in, and the only place a session is
+// resolved. Its subquery runs as the login role (permissions are checked when the statement
+// starts): it finds the session with the token $1 and its user, and the statement goes on
+// only if the session is unexpired and the user not banned (Better Auth's admin plugin: a
+// banned user has "banned" true and "banExpires" null or still to come). Otherwise
+// accounts_no_session (migration 010) raises SQLSTATE 28000 with the reason, which the
+// service counts but never shows; the error aborts the transaction, so nothing queued after
+// the statement runs. The user becomes app.current_user_id and the impersonating admin
+// (the admin plugin's "impersonatedBy") app.impersonated_by, empty for none; only then does
+// the role drop to accounts_app for the rest of the transaction. set_config(..., true) is
+// SET LOCAL: everything ends with the transaction, so nothing leaks through the pool or a
+// transaction-pooling PgBouncer. The aggregate makes one row of none (the token is unique,
+// so max picks the only one), and CASE evaluates only the branch it takes.
 
-func sessionContext(mode txMode) string {
+// sessionContext is the statement around a subquery live (user_id, expires_at, banned,
+// impersonated_by) of the session with the token $1 and its user.
+func sessionContext(mode txMode, live string) string {
 	return `SELECT set_config('app.current_user_id', CASE
 		WHEN max(live.user_id) IS NULL THEN public.accounts_no_session('` + ports.SessionUnknown + `')
 		WHEN bool_or(live.expires_at <= now()) THEN public.accounts_no_session('` + ports.SessionExpired + `')
-		WHEN bool_or(live.u ->> 'banned' = 'true' AND ((live.u ->> 'banExpires') IS NULL OR (live.u ->> 'banExpires')::timestamptz > now()))
-			THEN public.accounts_no_session('` + ports.SessionBanned + `')
+		WHEN bool_or(live.banned) THEN public.accounts_no_session('` + ports.SessionBanned + `')
 		ELSE max(live.user_id) END, true),
 	set_config('app.impersonated_by', coalesce(max(live.impersonated_by), ''), true),
 	set_config('role', 'accounts_app', true)` + guards(mode) + `
-	FROM (
-		SELECT s."userId" AS user_id, s."expiresAt" AS expires_at, to_jsonb(u) AS u,
-			to_jsonb(s) ->> 'impersonatedBy' AS impersonated_by
-		FROM public."session" s JOIN public."user" u ON u.id = s."userId"
-		WHERE s.token = $1
+	FROM (` + live + `
 	) live`
 }
 
@@ -98,7 +91,7 @@ func roleContext(mode txMode) string {
 	set_config('app.impersonated_by', '', true)` + guards(mode)
 }
 
-// contextColumns is how many columns sessionContextSQL returns in each mode.
+// contextColumns is how many columns the session context statement returns in each mode.
 var contextColumns = [...]int{eachRun: 5, oneTx: 6}
 
 // currentUserSQL is how every user-scoped query filters on its own user, besides the
@@ -156,7 +149,11 @@ type txn struct {
 	mode  txMode
 	// actor is whom the session resolved to, once a context statement has run.
 	actor user.Actor
-	open  bool // oneTx: BEGIN has been sent and neither COMMIT nor ROLLBACK yet
+	// statements are the session context statement's texts for this transaction;
+	// shapeChanged says the statement no longer fit Better Auth's tables.
+	statements   *contextStatements
+	shapeChanged bool
+	open         bool // oneTx: BEGIN has been sent and neither COMMIT nor ROLLBACK yet
 }
 
 // transact is the one way to the service's tables: it waits for the audit's gate (for
@@ -165,6 +162,17 @@ type txn struct {
 // statement. In oneTx mode it commits when fn returns nil and rolls back otherwise (also
 // when fn panics). Errors from fn come back as fn returned them.
 func (db *DB) transact(ctx context.Context, sc scope, mode txMode, fn func(ctx context.Context, tx *txn) error) error {
+	err := db.transactOnce(ctx, sc, mode, fn)
+	if errors.Is(err, errShapeChanged) {
+		// Better Auth's tables changed under the statement, which then ran nothing: read
+		// them again and run fn once more, from the start.
+		db.relearnSessionShape(ctx)
+		err = db.transactOnce(ctx, sc, mode, fn)
+	}
+	return err
+}
+
+func (db *DB) transactOnce(ctx context.Context, sc scope, mode txMode, fn func(ctx context.Context, tx *txn) error) error {
 	if sc.gated {
 		if err := db.gate.admit(); err != nil {
 			return err
@@ -178,7 +186,7 @@ func (db *DB) transact(ctx context.Context, sc scope, mode txMode, fn func(ctx c
 		return err
 	}
 	defer conn.Release() // a connection left inside a transaction is destroyed, not reused
-	tx := &txn{conn: conn.Conn(), scope: sc, mode: mode}
+	tx := &txn{conn: conn.Conn(), scope: sc, mode: mode, statements: db.sessionStatements()}
 	defer tx.abandon()
 	if err := fn(ctx, tx); err != nil {
 		return err
@@ -256,6 +264,11 @@ func (tx *txn) send(ctx context.Context, op string, commit bool, stmts []*statem
 		})
 	}
 	if err := tx.conn.SendBatch(ctx, &b).Close(); err != nil {
+		// A statement that no longer fits fails when it runs (the callback saw it) or, on a
+		// connection that prepares it afresh, already when it is prepared.
+		if tx.shapeChanged || (!tx.scope.session.IsZero() && shapeChanged(err)) {
+			return fmt.Errorf("%w: %w", errShapeChanged, err)
+		}
 		// A failed commit is ambiguous (it may have been applied): the caller must not
 		// blindly retry a non-idempotent write.
 		return translate(op, err)
@@ -273,10 +286,11 @@ func (tx *txn) queueContext(b *pgx.Batch) {
 		b.Queue(roleContextSQL[tx.mode], string(tx.scope.role))
 		return
 	}
-	b.Queue(sessionContextSQL[tx.mode], tx.scope.session.Token()).QueryRow(func(row pgx.Row) error {
+	b.Queue(tx.statements.sql[tx.mode], tx.scope.session.Token()).QueryRow(func(row pgx.Row) error {
 		var owner, admin string
 		dest := [6]any{&owner, &admin} // the other columns echo the settings: skipped
 		if err := row.Scan(dest[:contextColumns[tx.mode]]...); err != nil {
+			tx.shapeChanged = shapeChanged(err)
 			return err
 		}
 		actor, err := parseActor(owner, admin)
