@@ -69,7 +69,7 @@ func TestDocsPageAndItsAssetsAreServedFromTheBinary(t *testing.T) {
 			withHeader("If-None-Match", resp.Header.Get("ETag")))).StatusCode, name)
 	}
 	for _, name := range []string{"index.html", "swagger-ui.css.map", "..%2Fdocs.html", "LICENSE"} {
-		requireProblem(t, e.do(newRequest(http.MethodGet, "/docs/assets/"+name, "")), http.StatusNotFound, "not_found")
+		requireProblem(t, e.do(newRequest(http.MethodGet, "/docs/assets/"+name, "", deliberatelyInvalid())), http.StatusNotFound, "not_found")
 	}
 }
 

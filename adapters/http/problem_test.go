@@ -155,7 +155,7 @@ func TestOversizedBodiesAre413(t *testing.T) {
 			require.NoError(t, err)
 			asBrowserA()(req)
 			start := time.Now()
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := contractClient(t, nil).Do(req)
 			// The server answers and closes without reading the body; if the client is
 			// still writing, the kernel may reset the connection before it reads the 413.
 			if err != nil {
