@@ -5,8 +5,12 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/getkin/kin-openapi/routers"
 )
 
 // TestMain reports, after a run of the whole package, which (operation, status) pairs of
@@ -93,4 +97,39 @@ func coverageReport() (string, bool) {
 		fmt.Fprintf(&b, "FAIL: in notProducedHere, but a test produced them (remove them there):\n  %s\n", strings.Join(stale, "\n  "))
 	}
 	return b.String(), len(unseen) == 0 && len(stale) == 0
+}
+
+// coverage counts the (operation, status) pairs validated over the whole test run.
+var coverage = struct {
+	sync.Mutex
+	seen map[string]int
+}{seen: map[string]int{}}
+
+// coverageKey is "METHOD /template STATUS"; HEAD is counted apart from GET, and answers no
+// operation has under their pseudo-operation's name.
+func coverageKey(method string, route *routers.Route, status int) string {
+	if route.Method == "" {
+		return route.Path + " " + strconv.Itoa(status)
+	}
+	return method + " " + route.Path + " " + strconv.Itoa(status)
+}
+
+func recordCoverage(method string, route *routers.Route, status int) {
+	coverage.Lock()
+	defer coverage.Unlock()
+	coverage.seen[coverageKey(method, route, status)]++
+}
+
+// documentedPairs lists every (method, path, status) the document's operations answer with.
+func (c *contractDoc) documentedPairs() []string {
+	var out []string
+	for _, p := range c.paths {
+		for method, op := range p.item.Operations() {
+			for status := range op.Responses.Map() {
+				out = append(out, method+" "+p.template+" "+status)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -7,7 +7,6 @@ package httpadapter
 // 422...) are marked with deliberatelyInvalid(): their answers are still checked.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -16,7 +15,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -182,45 +180,6 @@ func (c *contractDoc) operations() []string {
 	return out
 }
 
-type invalidRequestKey struct{}
-
-// deliberatelyInvalid marks a request that a test sends to be refused (a malformed body, a
-// field that breaks a rule, no session...): its answer is validated, the request is not.
-func deliberatelyInvalid() reqOption {
-	return func(r *http.Request) {
-		*r = *r.WithContext(context.WithValue(r.Context(), invalidRequestKey{}, true))
-	}
-}
-
-func markedInvalid(r *http.Request) bool {
-	v, _ := r.Context().Value(invalidRequestKey{}).(bool)
-	return v
-}
-
-// requestCheck says what checkExchange does with the request itself.
-type requestCheck int
-
-const (
-	checkRequest   requestCheck = iota // it must match the document, unless marked deliberatelyInvalid
-	uncheckedInput                     // fuzzed or raw bytes: only the answer is checked
-)
-
-// takeBody reads r's body so that it can be sent and validated both.
-func takeBody(t testing.TB, r *http.Request) []byte {
-	t.Helper()
-	if r.Body == nil || r.Body == http.NoBody {
-		return nil
-	}
-	b, err := io.ReadAll(r.Body)
-	if err != nil {
-		t.Fatalf("read the request body: %v", err)
-	}
-	_ = r.Body.Close()
-	r.Body = io.NopCloser(bytes.NewReader(b))
-	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
-	return b
-}
-
 // checkExchange validates req (sent with body) and resp against the document, and counts
 // the (operation, status) pair for the coverage report. It leaves resp's body readable.
 // On success it does not touch t, so a request that outlives its test cannot panic here.
@@ -348,88 +307,4 @@ func truncate(b []byte, n int) string {
 		return string(b[:n]) + "…"
 	}
 	return string(b)
-}
-
-// coverage counts the (operation, status) pairs validated over the whole test run.
-var coverage = struct {
-	sync.Mutex
-	seen map[string]int
-}{seen: map[string]int{}}
-
-// coverageKey is "METHOD /template STATUS"; HEAD is counted apart from GET, and answers no
-// operation has under their pseudo-operation's name.
-func coverageKey(method string, route *routers.Route, status int) string {
-	if route.Method == "" {
-		return route.Path + " " + strconv.Itoa(status)
-	}
-	return method + " " + route.Path + " " + strconv.Itoa(status)
-}
-
-func recordCoverage(method string, route *routers.Route, status int) {
-	coverage.Lock()
-	defer coverage.Unlock()
-	coverage.seen[coverageKey(method, route, status)]++
-}
-
-// documentedPairs lists every (method, path, status) the document's operations answer with.
-func (c *contractDoc) documentedPairs() []string {
-	var out []string
-	for _, p := range c.paths {
-		for method, op := range p.item.Operations() {
-			for status := range op.Responses.Map() {
-				out = append(out, method+" "+p.template+" "+status)
-			}
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// checkRawExchange checks the answer to raw, a request written to a socket by hand: only
-// the answer, since such requests are malformed or incomplete on purpose. When the rest
-// does not parse, the request line still names the operation; when not even that parses,
-// the answer is checked against those the server gives before routing.
-func checkRawExchange(t testing.TB, raw string, resp *http.Response) {
-	req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw)))
-	if err != nil {
-		req = &http.Request{Header: http.Header{}}
-		line, _, _ := strings.Cut(raw, "\r\n")
-		if method, rest, ok := strings.Cut(line, " "); ok {
-			target, _, _ := strings.Cut(rest, " ")
-			if u, err := url.ParseRequestURI(target); err == nil {
-				req.Method, req.URL = method, u
-			}
-		}
-	}
-	checkExchange(t, req, nil, resp, uncheckedInput)
-}
-
-// contractTransport checks every exchange of a real-socket client against the document.
-type contractTransport struct {
-	t    testing.TB
-	base http.RoundTripper
-}
-
-func (c contractTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	r := req.Clone(req.Context())
-	body := takeBody(c.t, r)
-	resp, err := c.base.RoundTrip(r)
-	if err == nil {
-		checkExchange(c.t, req, body, resp, checkRequest)
-	}
-	return resp, err
-}
-
-// contractClient is client (nil: http.DefaultClient's settings) with every exchange checked.
-func contractClient(t testing.TB, client *http.Client) *http.Client {
-	c := http.Client{}
-	if client != nil {
-		c = *client
-	}
-	base := c.Transport
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	c.Transport = contractTransport{t: t, base: base}
-	return &c
 }
