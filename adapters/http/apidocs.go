@@ -80,8 +80,8 @@ func sendStatic(c *fiber.Ctx, f staticFile) error {
 	return c.Send(f.body)
 }
 
-// etagMatches is If-None-Match's weak comparison (RFC 9110, section 13.1.2): any listed
-// tag equal to etag up to a W/ prefix, or "*".
+// etagMatches is If-None-Match's weak comparison: any listed tag equal to etag up to a W/
+// prefix, or "*".
 func etagMatches(header, etag string) bool {
 	for _, tag := range strings.Split(header, ",") {
 		tag = strings.TrimSpace(tag)

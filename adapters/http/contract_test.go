@@ -184,6 +184,12 @@ func (c *contractDoc) operations() []string {
 // the (operation, status) pair for the coverage report. It leaves resp's body readable.
 // On success it does not touch t, so a request that outlives its test cannot panic here.
 func checkExchange(t testing.TB, req *http.Request, body []byte, resp *http.Response, mode requestCheck) {
+	verifyExchange(t, req, body, resp, mode, recordCoverage)
+}
+
+// verifyExchange is checkExchange with the counting up to count.
+func verifyExchange(t testing.TB, req *http.Request, body []byte, resp *http.Response, mode requestCheck,
+	count func(method string, route *routers.Route, status int)) {
 	c, err := loadContract()
 	if err != nil {
 		t.Errorf("%v", err)
@@ -195,7 +201,9 @@ func checkExchange(t testing.TB, req *http.Request, body []byte, resp *http.Resp
 	if err != nil {
 		return // the connection broke: there is no answer to check
 	}
-	if problems := c.check(req, body, resp.StatusCode, resp.Header, respBody, mode); len(problems) > 0 {
+	route, params := c.classify(req)
+	count(req.Method, route, resp.StatusCode)
+	if problems := c.check(route, params, req, body, resp.StatusCode, resp.Header, respBody, mode); len(problems) > 0 {
 		target := "(unparsable)"
 		if req.URL != nil {
 			target = req.URL.RequestURI()
@@ -205,9 +213,9 @@ func checkExchange(t testing.TB, req *http.Request, body []byte, resp *http.Resp
 	}
 }
 
-func (c *contractDoc) check(req *http.Request, body []byte, status int, header http.Header, respBody []byte, mode requestCheck) []string {
-	route, params := c.classify(req)
-	recordCoverage(req.Method, route, status)
+// check lists what of the exchange the document does not describe.
+func (c *contractDoc) check(route *routers.Route, params map[string]string, req *http.Request, body []byte,
+	status int, header http.Header, respBody []byte, mode requestCheck) []string {
 	var problems []string
 	ctx := context.Background()
 	in := &openapi3filter.RequestValidationInput{
