@@ -90,7 +90,7 @@ func TestCreateAccount_InvalidFieldsAre422(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t)
-			resp := e.do(newRequest(http.MethodPost, "/api/accounts", tc.body, asBrowserA()))
+			resp := e.do(newRequest(http.MethodPost, "/api/accounts", tc.body, asBrowserA(), deliberatelyInvalid()))
 			p := requireProblem(t, resp, http.StatusUnprocessableEntity, "validation_failed")
 			require.Equal(t, []FieldError{{Field: "account_name", Message: tc.message}}, p.Errors)
 			assert.Empty(t, e.accountsOf(userA))
@@ -121,7 +121,7 @@ func TestCreateAccount_MalformedJSONIs400(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t)
-			resp := e.do(newRequest(http.MethodPost, "/api/accounts", body, asBrowserA()))
+			resp := e.do(newRequest(http.MethodPost, "/api/accounts", body, asBrowserA(), deliberatelyInvalid()))
 			requireProblem(t, resp, http.StatusBadRequest, "malformed_json")
 			assert.Empty(t, e.accountsOf(userA))
 		})
@@ -130,7 +130,7 @@ func TestCreateAccount_MalformedJSONIs400(t *testing.T) {
 
 func TestCreateAccount_EmptyBodyIs400(t *testing.T) {
 	e := newEnv(t)
-	resp := e.do(newRequest(http.MethodPost, "/api/accounts", "", asBrowserA()))
+	resp := e.do(newRequest(http.MethodPost, "/api/accounts", "", asBrowserA(), deliberatelyInvalid()))
 	requireProblem(t, resp, http.StatusBadRequest, "malformed_json")
 }
 
@@ -202,10 +202,10 @@ func TestGetOrCreate_ReturnsAnAccountCreatedByPost(t *testing.T) {
 func TestGetOrCreate_PresentBodyMustBeAJSONObject(t *testing.T) {
 	e := newEnv(t)
 	requireProblem(t, e.do(newRequest(http.MethodPost, "/api/accounts/get-or-create", "{}",
-		asBrowserA(), withHeader("Content-Type", "text/plain"))), http.StatusUnsupportedMediaType, "unsupported_media_type")
-	requireProblem(t, e.do(newRequest(http.MethodPost, "/api/accounts/get-or-create", "[]", asBrowserA())),
+		asBrowserA(), withHeader("Content-Type", "text/plain"), deliberatelyInvalid())), http.StatusUnsupportedMediaType, "unsupported_media_type")
+	requireProblem(t, e.do(newRequest(http.MethodPost, "/api/accounts/get-or-create", "[]", asBrowserA(), deliberatelyInvalid())),
 		http.StatusBadRequest, "malformed_json")
-	requireProblem(t, e.do(newRequest(http.MethodPost, "/api/accounts/get-or-create", "{", asBrowserA())),
+	requireProblem(t, e.do(newRequest(http.MethodPost, "/api/accounts/get-or-create", "{", asBrowserA(), deliberatelyInvalid())),
 		http.StatusBadRequest, "malformed_json")
 	assert.Empty(t, e.accountsOf(userA))
 }

@@ -47,7 +47,7 @@ func TestAuth_MissingOrGarbageSessionIsUniform401(t *testing.T) {
 			if path == "" {
 				path = "/api/accounts"
 			}
-			resp := e.do(newRequest(method, path, tc.body, tc.opts...))
+			resp := e.do(newRequest(method, path, tc.body, append(tc.opts, deliberatelyInvalid())...))
 			require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 			assert.Equal(t, "Bearer", resp.Header.Get("WWW-Authenticate"))
 			assert.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
@@ -268,9 +268,11 @@ func TestAuth_EndedSessionIs401BeforeAnyOtherRefusal(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t)
-			ended := e.do(newRequest(tc.method, tc.path, tc.body, append([]reqOption{withCookie(secureCookie, cookieGone)}, tc.opts...)...))
+			// Each case is a request refused for its input once the session is live.
+			opts := append([]reqOption{deliberatelyInvalid()}, tc.opts...)
+			ended := e.do(newRequest(tc.method, tc.path, tc.body, append([]reqOption{withCookie(secureCookie, cookieGone)}, opts...)...))
 			requireProblem(t, ended, http.StatusUnauthorized, "unauthenticated")
-			live := e.do(newRequest(tc.method, tc.path, tc.body, append([]reqOption{withCookie(secureCookie, cookieA)}, tc.opts...)...))
+			live := e.do(newRequest(tc.method, tc.path, tc.body, append([]reqOption{withCookie(secureCookie, cookieA)}, opts...)...))
 			require.Equal(t, tc.live, live.StatusCode)
 		})
 	}

@@ -25,7 +25,7 @@ func (e *env) parallel(n int, mk func(i int) *http.Request) (statuses []int, bod
 		go func() {
 			defer wg.Done()
 			<-start
-			resp, err := e.srv.App().Test(req, -1)
+			resp, err := e.send(e.t, req, checkRequest)
 			if err != nil {
 				statuses[i] = -1
 				return

@@ -88,7 +88,7 @@ func TestCORS_ActualResponsesToAllowedOriginAreShareable(t *testing.T) {
 	assert.Equal(t, "Retry-After, X-Request-Id", resp.Header.Get("Access-Control-Expose-Headers"))
 
 	// Errors too, or the SPA could not read its own 401 and 413.
-	resp = e.do(newRequest(http.MethodGet, "/api/accounts", "", withOrigin(allowedOrigin)))
+	resp = e.do(newRequest(http.MethodGet, "/api/accounts", "", withOrigin(allowedOrigin), deliberatelyInvalid()))
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 	assert.Equal(t, allowedOrigin, resp.Header.Get("Access-Control-Allow-Origin"))
 

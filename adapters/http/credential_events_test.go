@@ -81,7 +81,7 @@ func TestCredentialEventsRefusesBadLimitsAndBefores(t *testing.T) {
 		"limit=0": "limit", "limit=201": "limit", "limit=ten": "limit", "limit=-1": "limit",
 		"before=yesterday": "before", "before=00000000-0000-0000-0000-000000000000": "before",
 	} {
-		resp := e.do(newRequest(http.MethodGet, "/api/credentials/"+cred.ID+"/events?"+query, "", withBearer(bearerA)))
+		resp := e.do(newRequest(http.MethodGet, "/api/credentials/"+cred.ID+"/events?"+query, "", withBearer(bearerA), deliberatelyInvalid()))
 		p := requireProblem(t, resp, http.StatusUnprocessableEntity, "validation_failed")
 		require.Len(t, p.Errors, 1, query)
 		assert.Equal(t, field, p.Errors[0].Field, query)

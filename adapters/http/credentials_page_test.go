@@ -63,7 +63,7 @@ func TestListCredentials_BadLimitOrCursorIs422(t *testing.T) {
 		"&cursor=AQAAAAAAA": "cursor",
 	} {
 		t.Run(query, func(t *testing.T) {
-			p := requireProblem(t, e.do(newRequest(http.MethodGet, "/api/credentials?account_id="+accountID+query, "", asBrowserA())),
+			p := requireProblem(t, e.do(newRequest(http.MethodGet, "/api/credentials?account_id="+accountID+query, "", asBrowserA(), deliberatelyInvalid())),
 				http.StatusUnprocessableEntity, "validation_failed")
 			require.Len(t, p.Errors, 1)
 			assert.Equal(t, field, p.Errors[0].Field)

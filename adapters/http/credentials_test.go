@@ -71,7 +71,7 @@ func TestStoreCredential_InvalidFieldsAre422(t *testing.T) {
 	}
 	for name, body := range cases {
 		t.Run(name, func(t *testing.T) {
-			p := requireProblem(t, e.do(newRequest(http.MethodPost, "/api/credentials/store", body, asBrowserA())), 422, "validation_failed")
+			p := requireProblem(t, e.do(newRequest(http.MethodPost, "/api/credentials/store", body, asBrowserA(), deliberatelyInvalid())), 422, "validation_failed")
 			assert.NotEmpty(t, p.Errors)
 		})
 	}
@@ -92,11 +92,11 @@ func TestStoreCredential_UnderAnotherUsersAccountIs404(t *testing.T) {
 
 func TestStoreCredential_MalformedAnd415AndAuth(t *testing.T) {
 	e := newEnv(t)
-	requireProblem(t, e.do(newRequest(http.MethodPost, "/api/credentials/store", `{"account_id":`, asBrowserA())), 400, "malformed_json")
+	requireProblem(t, e.do(newRequest(http.MethodPost, "/api/credentials/store", `{"account_id":`, asBrowserA(), deliberatelyInvalid())), 400, "malformed_json")
 	requireProblem(t, e.do(newRequest(http.MethodPost, "/api/credentials/store", `{}`,
-		withCookie(secureCookie, cookieA), withOrigin(allowedOrigin), withHeader("Content-Type", "text/plain"))), 415, "unsupported_media_type")
-	requireProblem(t, e.do(newRequest(http.MethodPost, "/api/credentials/store", `{}`, withJSON())), 401, "unauthenticated")
-	requireProblem(t, e.do(newRequest(http.MethodGet, "/api/credentials?account_id=x", "")), 401, "unauthenticated")
+		withCookie(secureCookie, cookieA), withOrigin(allowedOrigin), withHeader("Content-Type", "text/plain"), deliberatelyInvalid())), 415, "unsupported_media_type")
+	requireProblem(t, e.do(newRequest(http.MethodPost, "/api/credentials/store", `{}`, withJSON(), deliberatelyInvalid())), 401, "unauthenticated")
+	requireProblem(t, e.do(newRequest(http.MethodGet, "/api/credentials?account_id=x", "", deliberatelyInvalid())), 401, "unauthenticated")
 }
 
 func TestListCredentials(t *testing.T) {
@@ -119,7 +119,7 @@ func TestListCredentials(t *testing.T) {
 
 	p := requireProblem(t, e.do(newRequest(http.MethodGet, "/api/credentials?account_id=nope", "", withBearer(bearerA))), 422, "validation_failed")
 	assert.Equal(t, "account_id", p.Errors[0].Field)
-	requireProblem(t, e.do(newRequest(http.MethodGet, "/api/credentials", "", withBearer(bearerA))), 422, "validation_failed")
+	requireProblem(t, e.do(newRequest(http.MethodGet, "/api/credentials", "", withBearer(bearerA), deliberatelyInvalid())), 422, "validation_failed")
 }
 
 func TestUpdateCredential(t *testing.T) {
@@ -135,9 +135,9 @@ func TestUpdateCredential(t *testing.T) {
 
 	requireProblem(t, e.do(newRequest(http.MethodPut, "/api/credentials/"+c.ID, `{}`, asBrowserA())), 400, "empty_update")
 	requireProblem(t, e.do(newRequest(http.MethodPut, "/api/credentials/"+c.ID, `{"user_id":"x"}`, asBrowserA())), 400, "empty_update")
-	requireProblem(t, e.do(newRequest(http.MethodPut, "/api/credentials/"+c.ID, `{"api_key":""}`, asBrowserA())), 422, "validation_failed")
-	requireProblem(t, e.do(newRequest(http.MethodPut, "/api/credentials/"+c.ID, `{"is_active":"yes"}`, asBrowserA())), 422, "validation_failed")
-	requireProblem(t, e.do(newRequest(http.MethodPut, "/api/credentials/"+c.ID, `[`, asBrowserA())), 400, "malformed_json")
+	requireProblem(t, e.do(newRequest(http.MethodPut, "/api/credentials/"+c.ID, `{"api_key":""}`, asBrowserA(), deliberatelyInvalid())), 422, "validation_failed")
+	requireProblem(t, e.do(newRequest(http.MethodPut, "/api/credentials/"+c.ID, `{"is_active":"yes"}`, asBrowserA(), deliberatelyInvalid())), 422, "validation_failed")
+	requireProblem(t, e.do(newRequest(http.MethodPut, "/api/credentials/"+c.ID, `[`, asBrowserA(), deliberatelyInvalid())), 400, "malformed_json")
 	requireProblem(t, e.do(newRequest(http.MethodPut, "/api/credentials/"+domain.NewID(time.Now()).String(), `{"nickname":"x"}`, asBrowserA())), 404, "not_found")
 }
 

@@ -83,7 +83,7 @@ func TestCSRF_NonJSONContentTypeIs415AfterOriginCheck(t *testing.T) {
 	for name, tc := range bodies {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t)
-			opts := []reqOption{withCookie(secureCookie, cookieA), withOrigin(allowedOrigin)}
+			opts := []reqOption{withCookie(secureCookie, cookieA), withOrigin(allowedOrigin), deliberatelyInvalid()}
 			if tc.contentType != "" {
 				opts = append(opts, withHeader("Content-Type", tc.contentType))
 			}

@@ -52,7 +52,7 @@ func FuzzDecodeCreateAccount(f *testing.F) {
 		if contentType != "" {
 			req.Header.Set("Content-Type", contentType)
 		}
-		resp, err := e.srv.App().Test(req, -1)
+		resp, err := e.send(t, req, uncheckedInput) // fuzzed: only the answer is checked
 		if err != nil {
 			t.Fatalf("app.Test: %v", err)
 		}

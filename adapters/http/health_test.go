@@ -120,7 +120,7 @@ func TestShutdown_InFlightRequestCompletes(t *testing.T) {
 	go func() {
 		req, _ := http.NewRequest(http.MethodPost, base+"/api/accounts", strings.NewReader(`{"account_name":"x"}`))
 		asBrowserA()(req)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := contractClient(t, nil).Do(req)
 		if err != nil {
 			inflight <- result{err: err}
 			return
@@ -169,7 +169,7 @@ func TestShutdown_ContextBoundsTheWait(t *testing.T) {
 	go func() {
 		req, _ := http.NewRequest(http.MethodPost, base+"/api/accounts/get-or-create", nil)
 		req.Header.Set("Authorization", "Bearer "+bearerA)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
+		if resp, err := contractClient(t, nil).Do(req); err == nil {
 			resp.Body.Close()
 		}
 	}()

@@ -164,6 +164,16 @@ func (b brokenCredentials) Delete(ctx context.Context, _ user.Session, _ domain.
 	return b.fail(ctx)
 }
 
+type brokenTrail struct{ fail func(context.Context) error }
+
+func (b brokenTrail) Record(ctx context.Context, _ user.Session, _ credential.Credential, _ credential.Action, _ credential.Outcome) error {
+	return b.fail(ctx)
+}
+
+func (b brokenTrail) Events(ctx context.Context, _ user.Session, _ domain.ID, _ credential.EventPage) ([]credential.Event, bool, error) {
+	return nil, false, b.fail(ctx)
+}
+
 // openFailing resolves the session through the real store, then fails the write.
 type openFailing struct {
 	ports.AccountRepository
@@ -221,7 +231,7 @@ func withOpenFailing(err error) envOption { return func(o *envOptions) { o.openE
 // withGate holds every account write at g until g is released.
 func withGate(g *gate) envOption { return func(o *envOptions) { o.gate = g } }
 
-// withBroken replaces both repositories with ones whose every call runs fail.
+// withBroken replaces the repositories and the trail with ones whose every call runs fail.
 func withBroken(fail func(context.Context) error) envOption {
 	return func(o *envOptions) { o.broken = fail }
 }
@@ -260,8 +270,9 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	store.AddSession(tokenOf(cookieB), userB)
 	var accounts ports.AccountRepository = store.Accounts()
 	var credentials ports.CredentialRepository = store.Credentials()
+	var trail ports.CredentialTrail = store.Trail()
 	if o.broken != nil {
-		accounts, credentials = brokenAccounts{o.broken}, brokenCredentials{o.broken}
+		accounts, credentials, trail = brokenAccounts{o.broken}, brokenCredentials{o.broken}, brokenTrail{o.broken}
 	}
 	if o.gate != nil {
 		accounts = heldAccounts{AccountRepository: accounts, gate: o.gate}
@@ -271,19 +282,35 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	}
 	broker := apptest.NewBroker(map[string]string{validAPIKey: validSecret})
 	budget := apptest.NewBrokerBudget(math.MaxInt, time.Second)
-	application := app.New(app.Deps{Sessions: store.Sessions(), Accounts: accounts, Credentials: credentials, Trail: store.Trail(),
+	application := app.New(app.Deps{Sessions: store.Sessions(), Accounts: accounts, Credentials: credentials, Trail: trail,
 		Cipher: apptest.NewCipher("k1"), Broker: broker, BrokerBudget: budget, Clock: o.clock})
 	srv := NewServer(o.cfg, application, v, o.ready, log)
 	return &env{t: t, srv: srv, store: store, verifier: v, logs: logs, broker: broker, budget: budget}
 }
 
-// do sends req through the app with no client timeout.
+// do sends req through the app with no client timeout, and checks the request and its
+// answer against the OpenAPI document (contract_test.go).
 func (e *env) do(req *http.Request) *http.Response {
 	e.t.Helper()
-	resp, err := e.srv.App().Test(req, -1)
+	resp, err := e.send(e.t, req, checkRequest)
 	require.NoError(e.t, err)
 	e.t.Cleanup(func() { _ = resp.Body.Close() })
 	return resp
+}
+
+// send is do for callers that handle the error themselves (goroutines, fuzz targets): the
+// exchange is checked against the OpenAPI document, the request itself as mode says.
+func (e *env) send(t testing.TB, req *http.Request, mode requestCheck) (*http.Response, error) {
+	body, err := takeBody(req)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := e.srv.App().Test(req, -1)
+	if err != nil {
+		return nil, err
+	}
+	checkExchange(t, req, body, resp, mode)
+	return resp, nil
 }
 
 // accountsOf reads the store directly, as the user would see it.
@@ -425,11 +452,13 @@ func announceBody(t testing.TB, base, path string, size int) *http.Response {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() })
 	require.NoError(t, conn.SetDeadline(time.Now().Add(3*time.Second)))
-	_, err = fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"+
+	head := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"+
 		"Cookie: %s=%s\r\nOrigin: %s\r\nContent-Length: %d\r\n\r\n", path, secureCookie, cookieA, allowedOrigin, size)
+	_, err = io.WriteString(conn, head)
 	require.NoError(t, err)
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	require.NoError(t, err)
+	checkRawExchange(t, head, resp)
 	t.Cleanup(func() { _ = resp.Body.Close() })
 	return resp
 }

@@ -62,7 +62,7 @@ func TestServe_OutlivesRunningOutOfDescriptors(t *testing.T) {
 			ln.failures.Store(6)
 			base, served := e.serveOn(ln)
 
-			c := &http.Client{Timeout: 3 * time.Second}
+			c := contractClient(t, &http.Client{Timeout: 3 * time.Second})
 			resp, err := c.Get(base + "/healthz")
 			require.NoError(t, err, "the server answers once accept works again")
 			resp.Body.Close()
@@ -130,9 +130,9 @@ func closedByServer(t *testing.T, c net.Conn) bool {
 }
 
 // peerClient is an HTTP client of one loopback address, one connection per request.
-func peerClient(ip string) *http.Client {
+func peerClient(t testing.TB, ip string) *http.Client {
 	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 2 * time.Second}
-	return &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}}
+	return contractClient(t, &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}})
 }
 
 // A flood of idle connections from one client is held at MaxConnsPerIP; the probes and
@@ -153,13 +153,13 @@ func TestConnections_BoundPerClientHoldsOffAFlood(t *testing.T) {
 		assert.True(t, closedByServer(t, dialFrom(t, "127.0.0.2", addr)), "a connection past the bound is closed at once")
 	}
 
-	probe, err := peerClient("127.0.0.1").Get(base + "/healthz")
+	probe, err := peerClient(t, "127.0.0.1").Get(base + "/healthz")
 	require.NoError(t, err)
 	probe.Body.Close()
 	assert.Equal(t, http.StatusOK, probe.StatusCode)
 	req, _ := http.NewRequest(http.MethodGet, base+"/api/accounts", nil)
 	withBearer(bearerA)(req)
-	user, err := peerClient("127.0.0.3").Do(req)
+	user, err := peerClient(t, "127.0.0.3").Do(req)
 	require.NoError(t, err)
 	user.Body.Close()
 	assert.Equal(t, http.StatusOK, user.StatusCode)
@@ -170,7 +170,7 @@ func TestConnections_BoundPerClientHoldsOffAFlood(t *testing.T) {
 		require.NoError(t, c.Close())
 	}
 	require.Eventually(t, func() bool { return e.srv.serving.open() == 0 }, 2*time.Second, time.Millisecond)
-	again, err := peerClient("127.0.0.2").Get(base + "/healthz")
+	again, err := peerClient(t, "127.0.0.2").Get(base + "/healthz")
 	require.NoError(t, err, "the client is served again once its connections are closed")
 	again.Body.Close()
 }
@@ -189,7 +189,7 @@ func TestConnections_OverallBound(t *testing.T) {
 
 	require.NoError(t, held[0].Close())
 	require.Eventually(t, func() bool { return e.srv.serving.open() == total-1 }, 2*time.Second, time.Millisecond)
-	resp, err := peerClient("127.0.0.6").Get(base + "/healthz")
+	resp, err := peerClient(t, "127.0.0.6").Get(base + "/healthz")
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)

@@ -155,8 +155,9 @@ func TestOversizedBodiesAre413(t *testing.T) {
 			req, err := http.NewRequest(http.MethodPost, base+"/api/accounts", strings.NewReader(body))
 			require.NoError(t, err)
 			asBrowserA()(req)
+			deliberatelyInvalid()(req) // far over the limit, and an account name hundreds of thousands of characters long
 			start := time.Now()
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := contractClient(t, nil).Do(req)
 			// The server answers and closes without reading the body; if the client is
 			// still writing, the kernel may reset the connection before it reads the 413.
 			if err != nil {

@@ -23,7 +23,7 @@ func clientFrom(t *testing.T, ip string) *http.Client {
 	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
 	tr := &http.Transport{DialContext: dialer.DialContext}
 	t.Cleanup(tr.CloseIdleConnections)
-	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	return contractClient(t, &http.Client{Transport: tr, Timeout: 10 * time.Second})
 }
 
 func getAccounts(t *testing.T, c *http.Client, base string, opts ...reqOption) *http.Response {
@@ -87,9 +87,9 @@ func TestAuthFailureLimit_DefaultsAndValidation(t *testing.T) {
 	assert.Equal(t, rate.Limit(DefaultAuthFailureRate), e.srv.limiter.clients.Limit())
 	assert.Equal(t, DefaultAuthFailureBurst, e.srv.limiter.clients.Burst())
 	for range DefaultAuthFailureBurst {
-		require.Equal(t, http.StatusUnauthorized, e.do(newRequest(http.MethodGet, "/api/accounts", "")).StatusCode)
+		require.Equal(t, http.StatusUnauthorized, e.do(newRequest(http.MethodGet, "/api/accounts", "", deliberatelyInvalid())).StatusCode)
 	}
-	requireProblem(t, e.do(newRequest(http.MethodGet, "/api/accounts", "")), http.StatusTooManyRequests, "rate_limited")
+	requireProblem(t, e.do(newRequest(http.MethodGet, "/api/accounts", "", deliberatelyInvalid())), http.StatusTooManyRequests, "rate_limited")
 
 	assert.Error(t, Config{AuthFailureRate: -1}.Validate())
 	assert.Error(t, Config{AuthFailureBurst: -1}.Validate())

@@ -42,7 +42,7 @@ func TestRequestLog_OneLinePerRequestWithItsFields(t *testing.T) {
 
 func TestRequestLog_AnonymousRequestHasNoUser(t *testing.T) {
 	e := newEnv(t)
-	requireProblem(t, e.do(newRequest(http.MethodGet, "/api/accounts", "")), http.StatusUnauthorized, "unauthenticated")
+	requireProblem(t, e.do(newRequest(http.MethodGet, "/api/accounts", "", deliberatelyInvalid())), http.StatusUnauthorized, "unauthenticated")
 	require.Equal(t, 1, e.logs.Len())
 	f := e.logs.All()[0].ContextMap()
 	assert.NotContains(t, f, "user_id")
@@ -81,11 +81,11 @@ func TestRequestLog_NeverLogsSecrets(t *testing.T) {
 			newRequest(http.MethodGet, "/api/accounts", "", withBearer(bearerB)),
 			newRequest(http.MethodPost, "/api/accounts/get-or-create", `{"x":"`+bodyCanary+`"}`, withBearer(bearerB), withJSON()),
 			newRequest(http.MethodPost, "/api/accounts", `{"account_name":"`+bodyCanary+`"}`, withCookie(secureCookie, cookieB), withOrigin(evilOrigin), withJSON()),
-			newRequest(http.MethodPost, "/api/accounts", `{"account_name":"`+bodyCanary+`"}`, withCookie(secureCookie, cookieB), withOrigin(allowedOrigin)),
-			newRequest(http.MethodPost, "/api/accounts", `{"account_name":`+bodyCanary, asBrowserA()),
+			newRequest(http.MethodPost, "/api/accounts", `{"account_name":"`+bodyCanary+`"}`, withCookie(secureCookie, cookieB), withOrigin(allowedOrigin), deliberatelyInvalid()),
+			newRequest(http.MethodPost, "/api/accounts", `{"account_name":`+bodyCanary, asBrowserA(), deliberatelyInvalid()),
 			newRequest(http.MethodPost, "/api/accounts", `{"account_name":"\u0007`+bodyCanary+`"}`, asBrowserA()),
 			newRequest(http.MethodGet, "/api/accounts?token="+cookieA, "", withCookie(secureCookie, "garbage"+bodyCanary)),
-			newRequest(http.MethodGet, "/api/accounts", "", withHeader("Authorization", "Basic "+bodyCanary)),
+			newRequest(http.MethodGet, "/api/accounts", "", withHeader("Authorization", "Basic "+bodyCanary), deliberatelyInvalid()),
 		} {
 			env.do(req)
 		}
@@ -175,6 +175,7 @@ func TestRequestLog_RefusedWhileReadingHasItsRealLatency(t *testing.T) {
 		require.NoError(t, err)
 		resp, err := http.ReadResponse(br, nil)
 		require.NoError(t, err)
+		checkRawExchange(t, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", resp)
 		_, _ = io.Copy(io.Discard, resp.Body)
 		e.logs.TakeAll()
 		const idle = 1500 * time.Millisecond // well past the read timeout, within the idle timeout

@@ -212,6 +212,9 @@ func (s *Server) routes() {
 	s.get("/healthz", s.live)
 	s.get("/livez", s.live)
 	s.get("/readyz", s.readyz)
+	s.get("/openapi.json", s.openAPIDocument)
+	s.get("/docs", s.docs)
+	s.get("/docs/assets/:asset", s.docsAsset)
 
 	api := s.app.Group("/api", s.authenticate)
 	s.handle(api, fiber.MethodGet, "/accounts", s.listAccounts)

@@ -60,6 +60,7 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 			method, _, _ := strings.Cut(tc.raw, " ")
 			resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: method})
 			require.NoError(t, err)
+			checkRawExchange(t, tc.raw, resp)
 			defer resp.Body.Close()
 			body, err := io.ReadAll(resp.Body)
 			require.NoError(t, err)
@@ -102,7 +103,7 @@ func TestHugeHeadersAre431(t *testing.T) {
 	req, err := http.NewRequest(http.MethodGet, base+"/api/accounts", nil)
 	require.NoError(t, err)
 	req.Header.Set("Cookie", secureCookie+"="+cookieA+"; pad="+strings.Repeat("x", 20<<10))
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := contractClient(t, nil).Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	requireProblem(t, resp, http.StatusRequestHeaderFieldsTooLarge, "headers_too_large")
@@ -117,7 +118,7 @@ func TestForwardedForIsNotTrusted(t *testing.T) {
 	require.NoError(t, err)
 	req.Header.Set("X-Forwarded-For", "203.0.113.9")
 	req.Header.Set("X-Real-Ip", "203.0.113.9")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := contractClient(t, nil).Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()
 	entries := e.logs.All()
@@ -152,7 +153,7 @@ func TestSlowHeadersAreCutAtReadTimeout(t *testing.T) {
 		}()
 	}
 
-	resp, err := http.Get(base + "/healthz")
+	resp, err := contractClient(t, nil).Get(base + "/healthz")
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "normal traffic still works")
@@ -171,13 +172,14 @@ func TestSlowHeadersAreCutAtReadTimeout(t *testing.T) {
 func TestOversizedBodyGetsIts413NotAReset(t *testing.T) {
 	e := newEnv(t)
 	base := e.serve()
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true, ExpectContinueTimeout: 5 * time.Second}}
+	client := contractClient(t, &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true, ExpectContinueTimeout: 5 * time.Second}})
 	body := bytes.Repeat([]byte("a"), 5<<20)
 	for _, framing := range []string{"declared", "chunked", "100-continue"} {
 		t.Run(framing, func(t *testing.T) {
 			for range 5 {
 				req, err := http.NewRequest(http.MethodPost, base+"/api/accounts", bytes.NewReader(body))
 				require.NoError(t, err)
+				deliberatelyInvalid()(req) // not JSON: the server must refuse it on its size
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("Authorization", "Bearer "+bearerA)
 				switch framing {
@@ -212,7 +214,7 @@ func TestEveryRouteIsDocumented(t *testing.T) {
 		}
 	}
 	// The service's own paths; the docs also name the broker's (GET /v2/account).
-	documented := regexp.MustCompile("`((?:GET|HEAD|POST|PUT|PATCH|DELETE) /(?:api/|healthz|livez|readyz)[^` ?]*)")
+	documented := regexp.MustCompile("`((?:GET|HEAD|POST|PUT|PATCH|DELETE) /(?:api/|healthz|livez|readyz|openapi\\.json|docs)[^` ?]*)")
 	for _, doc := range []string{"../../docs/api.md", "../../README.md"} {
 		t.Run(doc, func(t *testing.T) {
 			text, err := os.ReadFile(doc)

@@ -21,16 +21,17 @@ import (
 // its answer, the next request. Unlike net/http's client it never retries, so a request the
 // server drops shows up as lost.
 type keepAlive struct {
+	t    testing.TB // each answer is checked against the OpenAPI document
 	conn net.Conn
 	r    *bufio.Reader
 }
 
-func dialKeepAlive(addr string) (*keepAlive, error) {
+func dialKeepAlive(t testing.TB, addr string) (*keepAlive, error) {
 	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {
 		return nil, err
 	}
-	return &keepAlive{conn: c, r: bufio.NewReader(c)}, nil
+	return &keepAlive{t: t, conn: c, r: bufio.NewReader(c)}, nil
 }
 
 // do sends one request and reads its answer. An error means the request was sent on an
@@ -56,6 +57,7 @@ func (k *keepAlive) do(method, path, body string, headers ...string) (*http.Resp
 	if err != nil {
 		return nil, err
 	}
+	checkRawExchange(k.t, b.String(), resp)
 	_, err = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp, err
@@ -67,7 +69,7 @@ func TestShutdown_AnswersTheNextRequestOnAnOpenConnection(t *testing.T) {
 	e := newEnv(t)
 	base, served := e.serveOn(loopbackListener(t))
 	addr := strings.TrimPrefix(base, "http://")
-	k, err := dialKeepAlive(addr)
+	k, err := dialKeepAlive(t, addr)
 	require.NoError(t, err)
 	defer k.conn.Close()
 	first, err := k.do(http.MethodGet, "/healthz", "")
@@ -104,7 +106,7 @@ func TestShutdown_ClosesConnectionsThatStayQuiet(t *testing.T) {
 	base, served := e.serveOn(loopbackListener(t))
 	addr := strings.TrimPrefix(base, "http://")
 	quiet := dialFrom(t, "127.0.0.1", addr)
-	k, err := dialKeepAlive(addr)
+	k, err := dialKeepAlive(t, addr)
 	require.NoError(t, err)
 	defer k.conn.Close()
 	_, err = k.do(http.MethodGet, "/livez", "")
@@ -134,7 +136,7 @@ func TestShutdown_ServesConnectionsStillInTheQueue(t *testing.T) {
 	const queued = 3
 	conns := make([]*keepAlive, queued)
 	for i := range conns {
-		k, err := dialKeepAlive(addr)
+		k, err := dialKeepAlive(t, addr)
 		require.NoError(t, err)
 		defer k.conn.Close()
 		conns[i] = k
@@ -202,7 +204,7 @@ func TestShutdown_LosesNoRequestUnderKeepAliveLoad(t *testing.T) {
 				}
 				if k == nil {
 					var err error
-					if k, err = dialKeepAlive(addr); err != nil {
+					if k, err = dialKeepAlive(t, addr); err != nil {
 						mu.Lock()
 						refused++
 						mu.Unlock()
