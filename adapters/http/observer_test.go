@@ -54,13 +54,13 @@ func TestObserverHearsRouteTemplatesAndAuthOutcomes(t *testing.T) {
 
 	for _, r := range []*http.Request{
 		newRequest(http.MethodGet, "/api/credentials/"+id+"/events", "", withBearer(bearerA)),
-		newRequest(http.MethodGet, "/api/credentials/"+id+"/events", ""),
-		newRequest(http.MethodGet, "/api/credentials/"+id+"/account-data", "", withBearer(bearerA+"x")),
+		newRequest(http.MethodGet, "/api/credentials/"+id+"/events", "", deliberatelyInvalid()),
+		newRequest(http.MethodGet, "/api/credentials/"+id+"/account-data", "", withBearer(bearerA+"x"), deliberatelyInvalid()),
 		newRequest(http.MethodDelete, "/api/credentials/"+id, "", withCookie(secureCookie, cookieGone), withOrigin(allowedOrigin)),
-		newRequest(http.MethodPost, "/api/credentials/store", `{}`, asBrowserA()),
-		newRequest(http.MethodPatch, "/api/credentials/"+id, "", withBearer(bearerA)),
-		newRequest(http.MethodGet, "/wp-admin/"+id, ""),
-		newRequest("PROPFIND", "/healthz", ""),
+		newRequest(http.MethodPost, "/api/credentials/store", `{}`, asBrowserA(), deliberatelyInvalid()),
+		newRequest(http.MethodPatch, "/api/credentials/"+id, "", withBearer(bearerA), deliberatelyInvalid()),
+		newRequest(http.MethodGet, "/wp-admin/"+id, "", deliberatelyInvalid()),
+		newRequest("PROPFIND", "/healthz", "", deliberatelyInvalid()),
 		newRequest(http.MethodHead, "/healthz", ""),
 	} {
 		e.do(r)
