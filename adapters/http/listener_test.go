@@ -164,7 +164,9 @@ func TestConnections_BoundPerClientHoldsOffAFlood(t *testing.T) {
 	user.Body.Close()
 	assert.Equal(t, http.StatusOK, user.StatusCode)
 	// The refused connection is closed first, then logged.
-	assert.Eventually(t, func() bool { return e.logs.FilterMessage("connection refused: too many open connections from one client").Len() > 0 }, 2*time.Second, time.Millisecond)
+	assert.Eventually(t, func() bool {
+		return e.logs.FilterMessage("connection refused: too many open connections from one client").Len() > 0
+	}, 2*time.Second, time.Millisecond)
 
 	for _, c := range flood {
 		require.NoError(t, c.Close())
