@@ -17,6 +17,7 @@ import (
 var timestampRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$`)
 
 func TestListAccounts_EmptyListIsAnArray(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	resp := e.do(newRequest(http.MethodGet, "/api/accounts", "", withCookie(secureCookie, cookieA)))
 	require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -26,6 +27,7 @@ func TestListAccounts_EmptyListIsAnArray(t *testing.T) {
 }
 
 func TestListAccounts_OnlyTheCallersAccounts(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	require.Equal(t, http.StatusCreated, e.do(newRequest(http.MethodPost, "/api/accounts", `{"account_name":"A's"}`, asBrowserA())).StatusCode)
 	require.Equal(t, http.StatusCreated, e.do(newRequest(http.MethodPost, "/api/accounts", `{"account_name":"B's"}`, asBrowserB())).StatusCode)
@@ -39,6 +41,7 @@ func TestListAccounts_OnlyTheCallersAccounts(t *testing.T) {
 }
 
 func TestCreateAccount_Returns201UserAccount(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	resp := e.do(newRequest(http.MethodPost, "/api/accounts", `{"account_name":"  My Alpaca  "}`, asBrowserA()))
 	require.Equal(t, http.StatusCreated, resp.StatusCode)
@@ -60,6 +63,7 @@ func TestCreateAccount_Returns201UserAccount(t *testing.T) {
 }
 
 func TestCreateAccount_SecondIs409AndOneRowExists(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	require.Equal(t, http.StatusCreated, e.do(newRequest(http.MethodPost, "/api/accounts", `{"account_name":"first"}`, asBrowserA())).StatusCode)
 	resp := e.do(newRequest(http.MethodPost, "/api/accounts", `{"account_name":"second"}`, asBrowserA()))
@@ -71,6 +75,7 @@ func TestCreateAccount_SecondIs409AndOneRowExists(t *testing.T) {
 }
 
 func TestCreateAccount_InvalidFieldsAre422(t *testing.T) {
+	t.Parallel()
 	cases := map[string]struct{ body, message string }{
 		"empty":              {`{"account_name":""}`, "must not be empty"},
 		"only spaces":        {`{"account_name":"   "}`, "must not be empty"},
@@ -99,6 +104,7 @@ func TestCreateAccount_InvalidFieldsAre422(t *testing.T) {
 }
 
 func TestCreateAccount_255CharactersIsTheLimit(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	name := strings.Repeat("é", account.MaxNameLength)
 	resp := e.do(newRequest(http.MethodPost, "/api/accounts", `{"account_name":"`+name+`"}`, asBrowserA()))
@@ -107,6 +113,7 @@ func TestCreateAccount_255CharactersIsTheLimit(t *testing.T) {
 }
 
 func TestCreateAccount_MalformedJSONIs400(t *testing.T) {
+	t.Parallel()
 	for name, body := range map[string]string{
 		"truncated":     `{"account_name":`,
 		"trailing data": `{"account_name":"a"} {"account_name":"b"}`,
@@ -129,12 +136,14 @@ func TestCreateAccount_MalformedJSONIs400(t *testing.T) {
 }
 
 func TestCreateAccount_EmptyBodyIs400(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	resp := e.do(newRequest(http.MethodPost, "/api/accounts", "", asBrowserA(), deliberatelyInvalid()))
 	requireProblem(t, resp, http.StatusBadRequest, "malformed_json")
 }
 
 func TestCreateAccount_JSONWithCharsetParameterAccepted(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	resp := e.do(newRequest(http.MethodPost, "/api/accounts", `{"account_name":"x"}`,
 		asBrowserA(), withHeader("Content-Type", "Application/JSON; charset=UTF-8")))
@@ -143,6 +152,7 @@ func TestCreateAccount_JSONWithCharsetParameterAccepted(t *testing.T) {
 
 // Test 7 of docs/reliability.md: identity spoofing and mass assignment.
 func TestCreateAccount_IgnoresClientSuppliedIdentity(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	const spoofedID = "00000000-0000-7000-8000-000000000001"
 	body := `{"account_name":"mine","user_id":"` + userA.String() + `","id":"` + spoofedID +
@@ -162,6 +172,7 @@ func TestCreateAccount_IgnoresClientSuppliedIdentity(t *testing.T) {
 }
 
 func TestListAccounts_IgnoresUserIDInQueryAndHeader(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	require.Equal(t, http.StatusCreated, e.do(newRequest(http.MethodPost, "/api/accounts", `{"account_name":"A's"}`, asBrowserA())).StatusCode)
 	list := decodeAs[AccountList](t, e.do(newRequest(http.MethodGet, "/api/accounts?userId="+userA.String()+"&user_id="+userA.String(), "",
@@ -171,6 +182,7 @@ func TestListAccounts_IgnoresUserIDInQueryAndHeader(t *testing.T) {
 }
 
 func TestGetOrCreate_CreatesDefaultOnceThenReturnsIt(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	first := e.do(newRequest(http.MethodPost, "/api/accounts/get-or-create", "", withCookie(secureCookie, cookieA), withOrigin(allowedOrigin)))
 	require.Equal(t, http.StatusOK, first.StatusCode)
@@ -192,6 +204,7 @@ func TestGetOrCreate_CreatesDefaultOnceThenReturnsIt(t *testing.T) {
 }
 
 func TestGetOrCreate_ReturnsAnAccountCreatedByPost(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	created := decodeAs[UserAccount](t, e.do(newRequest(http.MethodPost, "/api/accounts", `{"account_name":"named"}`, asBrowserA())))
 	r := decodeAs[GetOrCreateResult](t, e.do(newRequest(http.MethodPost, "/api/accounts/get-or-create", "{}", asBrowserA())))
@@ -200,6 +213,7 @@ func TestGetOrCreate_ReturnsAnAccountCreatedByPost(t *testing.T) {
 }
 
 func TestGetOrCreate_PresentBodyMustBeAJSONObject(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	requireProblem(t, e.do(newRequest(http.MethodPost, "/api/accounts/get-or-create", "{}",
 		asBrowserA(), withHeader("Content-Type", "text/plain"), deliberatelyInvalid())), http.StatusUnsupportedMediaType, "unsupported_media_type")
@@ -211,6 +225,7 @@ func TestGetOrCreate_PresentBodyMustBeAJSONObject(t *testing.T) {
 }
 
 func TestUserAccount_TimestampsHaveSixFractionalDigitsInUTC(t *testing.T) {
+	t.Parallel()
 	berlin := time.FixedZone("CET", 3600)
 	cases := map[string]struct {
 		at   time.Time

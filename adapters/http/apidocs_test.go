@@ -16,6 +16,7 @@ import (
 // GET /openapi.json serves the embedded document without a session, cacheable, and 304
 // for a client that has it already; HEAD has the headers and no body.
 func TestOpenAPIDocumentIsServedWithoutASession(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	resp := e.do(newRequest(http.MethodGet, "/openapi.json", ""))
 	require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -45,6 +46,7 @@ func TestOpenAPIDocumentIsServedWithoutASession(t *testing.T) {
 // scripts, styles and requests only; every asset it loads is served from the binary, and
 // any other name is 404.
 func TestDocsPageAndItsAssetsAreServedFromTheBinary(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	page := e.do(newRequest(http.MethodGet, "/docs", ""))
 	require.Equal(t, http.StatusOK, page.StatusCode)
@@ -76,6 +78,7 @@ func TestDocsPageAndItsAssetsAreServedFromTheBinary(t *testing.T) {
 // The documentation's headers stay on the documentation: API answers keep theirs
 // (no-store, no page policy).
 func TestAPIAnswersKeepTheirHeaders(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	resp := e.do(newRequest(http.MethodGet, "/api/accounts", "", withBearer(bearerA)))
 	require.Equal(t, http.StatusOK, resp.StatusCode)

@@ -14,6 +14,7 @@ import (
 
 // Test 1 (docs/reliability.md): missing or garbage credentials → 401, one body for every reason.
 func TestAuth_MissingOrGarbageSessionIsUniform401(t *testing.T) {
+	t.Parallel()
 	cases := map[string]struct {
 		opts       []reqOption
 		noProof    bool // the verifier (and so the database) must not even be asked
@@ -66,12 +67,14 @@ func TestAuth_MissingOrGarbageSessionIsUniform401(t *testing.T) {
 }
 
 func TestAuth_CookieIsPassedStillURLEncoded(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	require.Equal(t, http.StatusOK, e.do(newRequest(http.MethodGet, "/api/accounts", "", withCookie(secureCookie, cookieA))).StatusCode)
 	assert.Equal(t, []ports.SessionProof{{Cookie: cookieA}}, e.verifier.proofs())
 }
 
 func TestAuth_BearerSchemeIsCaseInsensitive(t *testing.T) {
+	t.Parallel()
 	for _, scheme := range []string{"Bearer", "bearer", "BEARER", "bEaReR"} {
 		t.Run(scheme, func(t *testing.T) {
 			e := newEnv(t)
@@ -83,6 +86,7 @@ func TestAuth_BearerSchemeIsCaseInsensitive(t *testing.T) {
 }
 
 func TestAuth_BearerIsUsedInsteadOfCookie(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	require.Equal(t, http.StatusCreated, e.do(newRequest(http.MethodPost, "/api/accounts", `{"account_name":"b"}`,
 		withBearer(bearerB), withCookie(secureCookie, cookieA), withJSON())).StatusCode)
@@ -96,6 +100,7 @@ func TestAuth_BearerIsUsedInsteadOfCookie(t *testing.T) {
 // a sibling subdomain, say) is ignored, wherever it stands in the header: it neither
 // replaces nor rescues the configured one.
 func TestAuth_OnlyTheConfiguredCookieNameIsRead(t *testing.T) {
+	t.Parallel()
 	modes := map[string]struct{ read, other string }{
 		"secure mode": {secureCookie, devCookie},
 		"plain mode":  {devCookie, secureCookie},
@@ -131,6 +136,7 @@ func TestAuth_OnlyTheConfiguredCookieNameIsRead(t *testing.T) {
 
 // Without a cookie name only bearer tokens count.
 func TestAuth_NoCookieNameMeansBearerOnly(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, withConfig(func(c *Config) { c.SessionCookieName = "" }))
 	requireProblem(t, e.do(newRequest(http.MethodGet, "/api/accounts", "", withCookie(secureCookie, cookieA))), http.StatusUnauthorized, "unauthenticated")
 	require.Equal(t, http.StatusOK, e.do(newRequest(http.MethodGet, "/api/accounts", "", withBearer(bearerA))).StatusCode)
@@ -138,6 +144,7 @@ func TestAuth_NoCookieNameMeansBearerOnly(t *testing.T) {
 }
 
 func TestAuth_RepeatedCookieNameFirstOccurrenceWins(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ok := e.do(newRequest(http.MethodGet, "/api/accounts", "",
 		withHeader("Cookie", secureCookie+"="+cookieA+"; other=1; "+secureCookie+"=garbage")))
@@ -152,6 +159,7 @@ func TestAuth_RepeatedCookieNameFirstOccurrenceWins(t *testing.T) {
 // The signature holds but the session has ended: the request's transaction refuses it with
 // the same 401, and nothing else happens.
 func TestAuth_SignedButEndedSessionIs401(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, req := range []*http.Request{
 		newRequest(http.MethodGet, "/api/accounts", "", withCookie(secureCookie, cookieGone)),
@@ -166,6 +174,7 @@ func TestAuth_SignedButEndedSessionIs401(t *testing.T) {
 
 // Failures while the request's transaction resolves the session keep their own status.
 func TestAuth_SessionResolutionFailuresMapToTheirStatus(t *testing.T) {
+	t.Parallel()
 	cases := map[string]struct {
 		err    error
 		status int
@@ -194,6 +203,7 @@ func TestAuth_SessionResolutionFailuresMapToTheirStatus(t *testing.T) {
 // A verifier that fails otherwise than with a refusal is a bug: 500, never a 401 that would
 // sign a user out, and nothing runs.
 func TestAuth_VerifierBugIs500(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.verifier.setFail(errDatabaseExploded)
 	resp := e.do(newRequest(http.MethodPost, "/api/accounts", `{"account_name":"x"}`, asBrowserA()))
@@ -203,6 +213,7 @@ func TestAuth_VerifierBugIs500(t *testing.T) {
 }
 
 func TestBearerToken(t *testing.T) {
+	t.Parallel()
 	cases := map[string]struct {
 		header, token string
 		ok            bool
@@ -228,6 +239,7 @@ func TestBearerToken(t *testing.T) {
 }
 
 func TestUnknownRoutes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	requireProblem(t, e.do(newRequest(http.MethodGet, "/nope", "")), http.StatusNotFound, "not_found")
 	requireProblem(t, e.do(newRequest(http.MethodGet, "/api/nope", "", withBearer(bearerA))), http.StatusNotFound, "not_found")
@@ -236,6 +248,7 @@ func TestUnknownRoutes(t *testing.T) {
 }
 
 func TestMethodNotAllowedIs405WithAllow(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	resp := e.do(newRequest(http.MethodDelete, "/api/accounts", "", withBearer(bearerA)))
 	requireProblem(t, resp, http.StatusMethodNotAllowed, "method_not_allowed")
@@ -250,6 +263,7 @@ func TestMethodNotAllowedIs405WithAllow(t *testing.T) {
 // session first when that session has ended: the same 401 as if the session had been
 // checked before anything else. With a live session the request gets its own answer.
 func TestAuth_EndedSessionIs401BeforeAnyOtherRefusal(t *testing.T) {
+	t.Parallel()
 	cases := map[string]struct {
 		method, path, body string
 		opts               []reqOption

@@ -12,6 +12,7 @@ import (
 // A user past their broker budget gets 429 rate_limited with Retry-After on validate and
 // account-data, the broker is not asked, and another user is served.
 func TestBrokerBudget_SpentIs429WithRetryAfter(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	accountA := e.accountOf(t, asBrowserA())
 	credA := e.storeCredential(t, asBrowserA(), accountA, "")
@@ -39,6 +40,7 @@ func TestBrokerBudget_SpentIs429WithRetryAfter(t *testing.T) {
 
 // A budget spent is not a failed authentication: it costs the client IP nothing.
 func TestBrokerBudget_SpentIsNotAnAuthenticationFailure(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, withoutLogs(), withConfig(func(c *Config) { c.AuthFailureBurst = 1 }))
 	account := e.accountOf(t, asBrowserA())
 	cred := e.storeCredential(t, asBrowserA(), account, "")
@@ -50,6 +52,7 @@ func TestBrokerBudget_SpentIsNotAnAuthenticationFailure(t *testing.T) {
 }
 
 func TestRetryAfterSeconds(t *testing.T) {
+	t.Parallel()
 	for d, want := range map[time.Duration]string{0: "1", time.Millisecond: "1", time.Second: "1", 1001 * time.Millisecond: "2", 59 * time.Second: "59"} {
 		assert.Equal(t, want, retryAfterSeconds(d), "%v", d)
 	}

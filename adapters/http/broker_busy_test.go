@@ -15,6 +15,7 @@ import (
 // announced as Retry-After, on validate (not is_valid: false: the key is fine) and on
 // account-data alike.
 func TestBrokerRateLimitIs503WithAlpacasWait(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	account := e.accountOf(t, asBrowserA())
 	cred := e.storeCredential(t, asBrowserA(), account, "")

@@ -42,6 +42,7 @@ func (e *env) parallel(n int, mk func(i int) *http.Request) (statuses []int, bod
 
 // Tests 13 and 14 of docs/reliability.md: concurrent creates for one user: one 201, the rest 409.
 func TestCreateAccount_ParallelCreatesOne201RestAre409(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	const n = 30
 	statuses, _ := e.parallel(n, func(i int) *http.Request {
@@ -58,6 +59,7 @@ func TestCreateAccount_ParallelCreatesOne201RestAre409(t *testing.T) {
 // Test 15 of docs/reliability.md: concurrent get-or-create calls agree on one account, exactly one
 // of them created it; again with the row already there.
 func TestGetOrCreate_ParallelCallsCreateExactlyOne(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	const n = 50
 	for round, wantCreated := range []int{1, 0} {
@@ -83,6 +85,7 @@ func TestGetOrCreate_ParallelCallsCreateExactlyOne(t *testing.T) {
 // Test 31: with Fiber reusing request buffers, each stored name is exactly the
 // one its request sent, and each row belongs to the session that sent it.
 func TestCreateAccount_ParallelUsersKeepTheirOwnNames(t *testing.T) {
+	t.Parallel()
 	const n = 200
 	e := newEnv(t)
 	users := make([]user.ID, n)

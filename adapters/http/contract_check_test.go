@@ -24,6 +24,7 @@ func (r *errorRecorder) Errorf(format string, args ...any) {
 // checkExchange fails what the document does not describe, and only that: the checks of
 // every other test rest on it.
 func TestContractCheckFailsWhatTheDocumentDoesNotDescribe(t *testing.T) {
+	t.Parallel()
 	const account = `{"id":"0196b2f0-7c1e-7a3b-9f00-123456789abc","user_id":"u1","account_name":"Main","is_active":true,` +
 		`"created_at":"2026-01-31T14:00:00.123456Z","updated_at":"2026-01-31T14:00:00.123456Z"}`
 	const unauthenticated = `{"type":"about:blank","title":"Unauthorized","status":401,"detail":"A valid session is required.","code":"unauthenticated"}`

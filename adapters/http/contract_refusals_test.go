@@ -60,6 +60,7 @@ func (x exampleRequest) request(opts ...reqOption) *http.Request {
 // Every operation of the document has an example, and each example reaches its operation
 // and is a request the document accepts.
 func TestOperationExamplesCoverTheDocument(t *testing.T) {
+	t.Parallel()
 	c := mustContract(t)
 	ops := c.operations()
 	assert.ElementsMatch(t, ops, mapKeys(operationExamples))
@@ -81,6 +82,7 @@ func TestOperationExamplesCoverTheDocument(t *testing.T) {
 // (400), a request not received within the read timeout (408), and for methods that carry
 // a body, one over the limit (413).
 func TestEveryOperationAnswersTheServersOwnRefusals(t *testing.T) {
+	t.Parallel()
 	const readTimeout = 300 * time.Millisecond
 	e := newEnv(t, withConfig(func(c *Config) { c.ReadTimeout = readTimeout }))
 	addr := strings.TrimPrefix(e.serve(), "http://")
@@ -121,6 +123,7 @@ func TestEveryOperationAnswersTheServersOwnRefusals(t *testing.T) {
 // Every /api operation is refused without a session (401), past the failed-authentication
 // budget (429), and answers 500, 503 and 504 when its store panics, is unreachable or hangs.
 func TestEveryAPIOperationAnswersTheSessionAndStoreRefusals(t *testing.T) {
+	t.Parallel()
 	for op, x := range operationExamples {
 		if !strings.Contains(op, " /api/") {
 			continue
@@ -147,6 +150,7 @@ func TestEveryAPIOperationAnswersTheSessionAndStoreRefusals(t *testing.T) {
 // Every operation that reads a body refuses one not sent as JSON (415) and one that is not
 // a JSON object (400), before it does anything.
 func TestEveryBodyReadingOperationRefusesBadBodies(t *testing.T) {
+	t.Parallel()
 	c := mustContract(t)
 	for op, x := range operationExamples {
 		route, _ := c.route(x.method, strings.Split(x.target, "?")[0])

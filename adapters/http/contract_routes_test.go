@@ -14,6 +14,7 @@ import (
 // or an operation the router does not have, fails here. Every GET route also answers HEAD,
 // as the document says once for all of them.
 func TestRouterAndDocumentHaveTheSameOperations(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	param := regexp.MustCompile(`:(\w+)`)
 	routed := map[string]bool{}

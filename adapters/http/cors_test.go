@@ -16,6 +16,7 @@ func preflight(origin, path string) *http.Request {
 
 // Reliability test 9.
 func TestCORS_PreflightFromAllowedOrigin(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	resp := e.do(preflight(allowedOrigin, "/api/accounts"))
 	require.Equal(t, http.StatusNoContent, resp.StatusCode)
@@ -33,6 +34,7 @@ func TestCORS_PreflightFromAllowedOrigin(t *testing.T) {
 // browser learns nothing the route would not do; for a path that does not exist it is a
 // 404 with no CORS headers at all.
 func TestCORS_PreflightAdvertisesTheRoutesOwnMethods(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	routes := map[string]string{
 		"/api/accounts":                                  "GET, HEAD, POST",
@@ -67,6 +69,7 @@ func TestCORS_PreflightAdvertisesTheRoutesOwnMethods(t *testing.T) {
 }
 
 func TestCORS_PreflightFromEvilOriginGetsNoAllowOrigin(t *testing.T) {
+	t.Parallel()
 	for _, origin := range []string{evilOrigin, "null", allowedOrigin + ".evil.example"} {
 		t.Run(origin, func(t *testing.T) {
 			e := newEnv(t)
@@ -80,6 +83,7 @@ func TestCORS_PreflightFromEvilOriginGetsNoAllowOrigin(t *testing.T) {
 }
 
 func TestCORS_ActualResponsesToAllowedOriginAreShareable(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	resp := e.do(newRequest(http.MethodGet, "/api/accounts", "", withCookie(secureCookie, cookieA), withOrigin(allowedOrigin)))
 	require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -100,6 +104,7 @@ func TestCORS_ActualResponsesToAllowedOriginAreShareable(t *testing.T) {
 }
 
 func TestCORS_NeverWildcard(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, req := range []*http.Request{
 		preflight(allowedOrigin, "/api/accounts"),
@@ -113,6 +118,7 @@ func TestCORS_NeverWildcard(t *testing.T) {
 }
 
 func TestCORS_NoConfiguredOriginsMeansNoCrossOriginAccess(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, withConfig(func(c *Config) { c.AllowedOrigins = nil }))
 	resp := e.do(preflight(allowedOrigin, "/api/accounts"))
 	assert.Empty(t, resp.Header.Get("Access-Control-Allow-Origin"))
@@ -121,6 +127,7 @@ func TestCORS_NoConfiguredOriginsMeansNoCrossOriginAccess(t *testing.T) {
 }
 
 func TestConfig_ValidateRefusesWildcardsAndNonOrigins(t *testing.T) {
+	t.Parallel()
 	for _, o := range []string{"*", "null", "https://*.example.com", "https://app.example/path", "ftp://app.example", "app.example", "https://user@app.example", ""} {
 		t.Run(o, func(t *testing.T) {
 			cfg := Config{AllowedOrigins: []string{o}}

@@ -10,6 +10,7 @@ import (
 
 // The trail as the owner reads it: newest first, request ids, paged with limit and before.
 func TestCredentialEvents(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	account := e.accountOf(t, asBrowserA())
 	cred := e.storeCredential(t, asBrowserA(), account, "")
@@ -54,6 +55,7 @@ func TestCredentialEvents(t *testing.T) {
 // Another user's credential, a deleted one of someone else's, and a random id give the same
 // 404; the owner keeps the trail of what they deleted.
 func TestCredentialEventsAreTheOwnersAlone(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	account := e.accountOf(t, asBrowserA())
 	cred := e.storeCredential(t, asBrowserA(), account, "")
@@ -75,6 +77,7 @@ func TestCredentialEventsAreTheOwnersAlone(t *testing.T) {
 }
 
 func TestCredentialEventsRefusesBadLimitsAndBefores(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	cred := e.storeCredential(t, asBrowserA(), e.accountOf(t, asBrowserA()), "")
 	for query, field := range map[string]string{
@@ -93,6 +96,7 @@ func TestCredentialEventsRefusesBadLimitsAndBefores(t *testing.T) {
 // An impersonating admin reads (accounts, credentials, the trail) but every credential write
 // and broker call is 403 impersonation_forbidden, each refusal in the trail with the admin.
 func TestImpersonationReadsButCannotTouchSecrets(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	account := e.accountOf(t, asBrowserA())
 	cred := e.storeCredential(t, asBrowserA(), account, "")

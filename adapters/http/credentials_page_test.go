@@ -13,6 +13,7 @@ import (
 
 // The list comes a page at a time: next_cursor leads to the rest, and is null at the end.
 func TestListCredentials_Pages(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	accountID := e.accountOf(t, asBrowserA())
 	stored := map[string]bool{}
@@ -51,6 +52,7 @@ func TestListCredentials_Pages(t *testing.T) {
 }
 
 func TestListCredentials_BadLimitOrCursorIs422(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	accountID := e.accountOf(t, asBrowserA())
 	for query, field := range map[string]string{
@@ -76,6 +78,7 @@ func TestListCredentials_BadLimitOrCursorIs422(t *testing.T) {
 // An account holds at most its limit of credentials: the next store is 409
 // credential_limit and stores nothing, and deleting one makes room again.
 func TestStoreCredential_PastTheLimitIs409(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	accountID := e.accountOf(t, asBrowserA())
 	var last Credential

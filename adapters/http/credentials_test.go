@@ -37,6 +37,7 @@ func (e *env) storeCredential(t testing.TB, as reqOption, accountID, body string
 }
 
 func TestStoreCredential_Returns201MetadataOnly(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	accountID := e.accountOf(t, asBrowserA())
 	resp := e.do(newRequest(http.MethodPost, "/api/credentials/store",
@@ -58,6 +59,7 @@ func TestStoreCredential_Returns201MetadataOnly(t *testing.T) {
 }
 
 func TestStoreCredential_InvalidFieldsAre422(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	accountID := e.accountOf(t, asBrowserA())
 	cases := map[string]string{
@@ -80,6 +82,7 @@ func TestStoreCredential_InvalidFieldsAre422(t *testing.T) {
 }
 
 func TestStoreCredential_UnderAnotherUsersAccountIs404(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	accountA := e.accountOf(t, asBrowserA())
 	e.accountOf(t, asBrowserB())
@@ -91,6 +94,7 @@ func TestStoreCredential_UnderAnotherUsersAccountIs404(t *testing.T) {
 }
 
 func TestStoreCredential_MalformedAnd415AndAuth(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	requireProblem(t, e.do(newRequest(http.MethodPost, "/api/credentials/store", `{"account_id":`, asBrowserA(), deliberatelyInvalid())), 400, "malformed_json")
 	requireProblem(t, e.do(newRequest(http.MethodPost, "/api/credentials/store", `{}`,
@@ -100,6 +104,7 @@ func TestStoreCredential_MalformedAnd415AndAuth(t *testing.T) {
 }
 
 func TestListCredentials(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	accountID := e.accountOf(t, asBrowserA())
 	first := e.storeCredential(t, asBrowserA(), accountID, "")
@@ -123,6 +128,7 @@ func TestListCredentials(t *testing.T) {
 }
 
 func TestUpdateCredential(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.storeCredential(t, asBrowserA(), e.accountOf(t, asBrowserA()), "")
 
@@ -142,6 +148,7 @@ func TestUpdateCredential(t *testing.T) {
 }
 
 func TestDeleteCredential(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.storeCredential(t, asBrowserA(), e.accountOf(t, asBrowserA()), "")
 	resp := e.do(newRequest(http.MethodDelete, "/api/credentials/"+c.ID, "", asBrowserA()))
@@ -151,6 +158,7 @@ func TestDeleteCredential(t *testing.T) {
 }
 
 func TestValidateCredential(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	accountID := e.accountOf(t, asBrowserA())
 	good := e.storeCredential(t, asBrowserA(), accountID, "")
@@ -173,6 +181,7 @@ func TestValidateCredential(t *testing.T) {
 }
 
 func TestAccountData(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	accountID := e.accountOf(t, asBrowserA())
 	good := e.storeCredential(t, asBrowserA(), accountID, "")
@@ -204,6 +213,7 @@ func TestAccountData(t *testing.T) {
 // TestCredentials_AnotherUsersIDLooksLikeARandomOne is test 10 of docs/reliability.md over HTTP: B
 // gets exactly the 404 a random id gets, and A's credential does not change.
 func TestCredentials_AnotherUsersIDLooksLikeARandomOne(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.storeCredential(t, asBrowserA(), e.accountOf(t, asBrowserA()), "")
 	random := domain.NewID(time.Now()).String()
@@ -229,6 +239,7 @@ func TestCredentials_AnotherUsersIDLooksLikeARandomOne(t *testing.T) {
 
 // TestCredentials_SecretsNeverReachResponsesOrLogs is test 12 of docs/reliability.md at the HTTP edge.
 func TestCredentials_SecretsNeverReachResponsesOrLogs(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	accountID := e.accountOf(t, asBrowserA())
 	var bodies []string

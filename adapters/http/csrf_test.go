@@ -10,6 +10,7 @@ import (
 
 // Test 8 of docs/reliability.md: a valid cookie from a foreign or unknown origin cannot write.
 func TestCSRF_CookieWriteFromForeignOriginIs403(t *testing.T) {
+	t.Parallel()
 	cases := map[string][]reqOption{
 		"evil origin":                 {withOrigin(evilOrigin)},
 		"null origin":                 {withOrigin("null")},
@@ -34,6 +35,7 @@ func TestCSRF_CookieWriteFromForeignOriginIs403(t *testing.T) {
 }
 
 func TestCSRF_CookieWriteFromAllowedOriginSucceeds(t *testing.T) {
+	t.Parallel()
 	for _, origin := range []string{allowedOrigin, "https://app.brokerly.example", "HTTPS://APP.BROKERLY.EXAMPLE"} {
 		t.Run(origin, func(t *testing.T) {
 			e := newEnv(t)
@@ -45,6 +47,7 @@ func TestCSRF_CookieWriteFromAllowedOriginSucceeds(t *testing.T) {
 }
 
 func TestCSRF_BearerWriteNeedsNoOrigin(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	resp := e.do(newRequest(http.MethodPost, "/api/accounts", `{"account_name":"cli"}`, withBearer(bearerA), withJSON()))
 	require.Equal(t, http.StatusCreated, resp.StatusCode)
@@ -53,6 +56,7 @@ func TestCSRF_BearerWriteNeedsNoOrigin(t *testing.T) {
 }
 
 func TestCSRF_ReadsAreNotRefusedButNotShared(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	resp := e.do(newRequest(http.MethodGet, "/api/accounts", "", withCookie(secureCookie, cookieA), withOrigin(evilOrigin)))
 	require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -60,6 +64,7 @@ func TestCSRF_ReadsAreNotRefusedButNotShared(t *testing.T) {
 }
 
 func TestCSRF_AuthenticationIsCheckedFirst(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	resp := e.do(newRequest(http.MethodPost, "/api/accounts", `{"account_name":"x"}`,
 		withCookie(secureCookie, "garbage"), withOrigin(evilOrigin), withJSON()))
@@ -69,6 +74,7 @@ func TestCSRF_AuthenticationIsCheckedFirst(t *testing.T) {
 // Test 8 of docs/reliability.md: a JSON body sent as a "simple" content type is refused, and the
 // origin check comes before the content-type check.
 func TestCSRF_NonJSONContentTypeIs415AfterOriginCheck(t *testing.T) {
+	t.Parallel()
 	bodies := map[string]struct{ contentType, body string }{
 		"text/plain":            {"text/plain", `{"account_name":"x"}`},
 		"text/plain utf-8":      {"text/plain;charset=UTF-8", `{"account_name":"x"}`},
@@ -102,6 +108,7 @@ func TestCSRF_NonJSONContentTypeIs415AfterOriginCheck(t *testing.T) {
 // check belongs to the routes, and no route takes the request. A path no route has is 404
 // the same way. Either way nothing runs.
 func TestCSRF_MethodTheRouteLacksIs405NotForbidden(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	accountID := e.accountOf(t, asBrowserA())
 	cred := e.storeCredential(t, asBrowserA(), accountID, "")

@@ -26,6 +26,7 @@ type decodeTarget struct {
 }
 
 func TestDecodeBody(t *testing.T) {
+	t.Parallel()
 	const ct = "application/json"
 	cases := map[string]struct {
 		contentType, body string
@@ -111,6 +112,7 @@ func TestDecodeBody(t *testing.T) {
 }
 
 func TestDecodeBody_KeepsWhatStrictJSONAllows(t *testing.T) {
+	t.Parallel()
 	var dst decodeTarget
 	require.NoError(t, decodeBody("application/json", []byte(`{"name":"\ud83d\udcc8\\ud800","tags":["a","a"]}`), &dst, false))
 	assert.Equal(t, "📈\\ud800", dst.Name)
@@ -121,12 +123,14 @@ func TestDecodeBody_KeepsWhatStrictJSONAllows(t *testing.T) {
 var errValidation = errors.New("validation")
 
 func TestDecodeBody_UnknownFieldsCannotSetAnything(t *testing.T) {
+	t.Parallel()
 	var req CreateAccountRequest
 	require.NoError(t, decodeBody("application/json", []byte(`{"account_name":"a","user_id":"u","id":"i","created_at":"c"}`), &req, false))
 	assert.Equal(t, CreateAccountRequest{AccountName: "a"}, req)
 }
 
 func TestDecodeBody_NotAStructPointerIsABug(t *testing.T) {
+	t.Parallel()
 	err := decodeBody("application/json", []byte(`{}`), decodeTarget{}, false)
 	require.Error(t, err)
 	assert.Equal(t, 500, problemFor(err).Status)
@@ -136,6 +140,7 @@ func TestDecodeBody_NotAStructPointerIsABug(t *testing.T) {
 // character is 422 for its field, a member named twice or an escaped unpaired surrogate is
 // 400 malformed_json, on every route that takes a label.
 func TestLookalikeInputIsRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	accountID := e.accountOf(t, asBrowserA())
 	cred := e.storeCredential(t, asBrowserA(), accountID, "")

@@ -21,6 +21,7 @@ const minFiber = "v2.52.11"
 // the module requires (go.mod decides what every binary of the module links, the service
 // included): at least minFiber, the patch release that fixes the last known advisory.
 func TestRel30_FiberIsPatched(t *testing.T) {
+	t.Parallel()
 	goMod, err := os.ReadFile(filepath.Join("..", "..", "go.mod"))
 	require.NoError(t, err)
 	m := regexp.MustCompile(`(?m)^\s*(?:require\s+)?github\.com/gofiber/fiber/v2\s+(v\S+)`).FindSubmatch(goMod)
@@ -60,6 +61,7 @@ func semverParts(v string) [4]int {
 }
 
 func TestCompareSemver(t *testing.T) {
+	t.Parallel()
 	require.Equal(t, 0, compareSemver("v2.52.11", "v2.52.11"))
 	require.Equal(t, 1, compareSemver("v2.52.15", "v2.52.11"))
 	require.Equal(t, -1, compareSemver("v2.52.9", "v2.52.11"))

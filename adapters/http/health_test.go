@@ -20,6 +20,7 @@ import (
 )
 
 func TestLiveness_NeverAsksTheDatabase(t *testing.T) {
+	t.Parallel()
 	var calls atomic.Int32
 	e := newEnv(t,
 		withBroken(failing(ports.ErrUnavailable)),
@@ -33,6 +34,7 @@ func TestLiveness_NeverAsksTheDatabase(t *testing.T) {
 }
 
 func TestReadiness(t *testing.T) {
+	t.Parallel()
 	t.Run("ready", func(t *testing.T) {
 		e := newEnv(t, withReady(func(context.Context) error { return nil }))
 		resp := e.do(newRequest(http.MethodGet, "/readyz", ""))
@@ -65,6 +67,7 @@ func TestReadiness(t *testing.T) {
 }
 
 func TestShutdown_ReadinessIs503AtOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	require.Equal(t, http.StatusOK, e.do(newRequest(http.MethodGet, "/readyz", "")).StatusCode)
 	require.NoError(t, e.srv.Shutdown(context.Background()))
@@ -104,6 +107,7 @@ func (h heldAccounts) AddIfAbsent(ctx context.Context, s user.Session, open port
 
 // In-flight requests finish during a graceful shutdown; new connections are refused.
 func TestShutdown_InFlightRequestCompletes(t *testing.T) {
+	t.Parallel()
 	gate := newGate()
 	e := newEnv(t, withGate(gate))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -162,6 +166,7 @@ func TestShutdown_InFlightRequestCompletes(t *testing.T) {
 }
 
 func TestShutdown_ContextBoundsTheWait(t *testing.T) {
+	t.Parallel()
 	gate := newGate()
 	defer close(gate.release)
 	e := newEnv(t, withGate(gate))

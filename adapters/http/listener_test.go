@@ -55,6 +55,7 @@ func loopbackListener(t *testing.T) net.Listener {
 // fasthttp's Serve returns on an accept error that is not a timeout, and the server then
 // never answers again while the process lives on. The listener retries instead.
 func TestServe_OutlivesRunningOutOfDescriptors(t *testing.T) {
+	t.Parallel()
 	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ECONNABORTED} {
 		t.Run(errno.Error(), func(t *testing.T) {
 			e := newEnv(t)
@@ -82,6 +83,7 @@ func TestServe_OutlivesRunningOutOfDescriptors(t *testing.T) {
 // Any other accept error ends Serve with an error, so that the process can stop instead
 // of living on deaf.
 func TestServe_ReportsAPermanentAcceptError(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ln := &exhaustedListener{Listener: loopbackListener(t), errno: syscall.EINVAL}
 	ln.failures.Store(1)
@@ -95,6 +97,7 @@ func TestServe_ReportsAPermanentAcceptError(t *testing.T) {
 }
 
 func TestServe_ReportsASocketClosedWithoutShutdown(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ln := loopbackListener(t)
 	_, served := e.serveOn(ln)
@@ -139,6 +142,7 @@ func peerClient(t testing.TB, ip string) *http.Client {
 // the other clients, signed in or not, are served meanwhile, and nobody is held off once
 // the flood ends.
 func TestConnections_BoundPerClientHoldsOffAFlood(t *testing.T) {
+	t.Parallel()
 	const perIP = 5
 	e := newEnv(t, withConfig(func(c *Config) { c.MaxConnsPerIP = perIP }))
 	base, _ := e.serveOn(loopbackListener(t))
@@ -178,6 +182,7 @@ func TestConnections_BoundPerClientHoldsOffAFlood(t *testing.T) {
 }
 
 func TestConnections_OverallBound(t *testing.T) {
+	t.Parallel()
 	const total = 4
 	e := newEnv(t, withConfig(func(c *Config) { c.MaxConns = total }))
 	base, _ := e.serveOn(loopbackListener(t))
@@ -198,6 +203,7 @@ func TestConnections_OverallBound(t *testing.T) {
 }
 
 func TestClientOf_GroupsIPv6By64(t *testing.T) {
+	t.Parallel()
 	a := clientOf(&net.TCPAddr{IP: net.ParseIP("2001:db8:1:2:aaaa::1")})
 	b := clientOf(&net.TCPAddr{IP: net.ParseIP("2001:db8:1:2:bbbb::9")})
 	c := clientOf(&net.TCPAddr{IP: net.ParseIP("2001:db8:1:3::1")})
@@ -207,6 +213,7 @@ func TestClientOf_GroupsIPv6By64(t *testing.T) {
 }
 
 func TestConfig_RefusesNegativeConnectionBounds(t *testing.T) {
+	t.Parallel()
 	require.Error(t, Config{MaxConns: -1}.Validate())
 	require.Error(t, Config{MaxConnsPerIP: -1}.Validate())
 }

@@ -46,6 +46,7 @@ func (o *recordingObserver) take() (requests, auth []string) {
 // Every request is observed with its route template (never a path with an id in it) and
 // every authentication with why it ended as it did.
 func TestObserverHearsRouteTemplatesAndAuthOutcomes(t *testing.T) {
+	t.Parallel()
 	obs := &recordingObserver{}
 	e := newEnv(t, withConfig(func(c *Config) { c.Observer = obs }))
 	cred := e.storeCredential(t, asBrowserA(), e.accountOf(t, asBrowserA()), "")
@@ -85,6 +86,7 @@ func TestObserverHearsRouteTemplatesAndAuthOutcomes(t *testing.T) {
 
 // The access log can be turned off for busy instances; errors are still logged.
 func TestAccessLogOffKeepsErrors(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, withConfig(func(c *Config) { c.DisableAccessLog = true }), withBroken(panicking))
 	require.Equal(t, http.StatusOK, e.do(newRequest(http.MethodGet, "/healthz", "")).StatusCode)
 	requireProblem(t, e.do(newRequest(http.MethodGet, "/nowhere", "")), http.StatusNotFound, "not_found")

@@ -19,6 +19,7 @@ import (
 )
 
 func TestProblemFor_Table(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		err    error
 		status int
@@ -64,6 +65,7 @@ func TestProblemFor_Table(t *testing.T) {
 }
 
 func TestProblemFor_CollectsEveryValidationError(t *testing.T) {
+	t.Parallel()
 	p := problemFor(errors.Join(domain.Invalid("a", "is bad"), fmt.Errorf("x: %w", domain.Invalid("b", "is worse"))))
 	assert.Equal(t, []FieldError{{"a", "is bad"}, {"b", "is worse"}}, p.Errors)
 	p = problemFor(domain.Invalid("account_name", "must not be empty"))
@@ -72,6 +74,7 @@ func TestProblemFor_CollectsEveryValidationError(t *testing.T) {
 
 // An unknown error: a generic 500 for the client, the whole story in one log line.
 func TestInternalErrorIsGenericAndLoggedOnce(t *testing.T) {
+	t.Parallel()
 	// The store resolves the session, then the write fails.
 	e := newEnv(t, withOpenFailing(fmt.Errorf("create account: %w", errDatabaseExploded)))
 	resp := e.do(newRequest(http.MethodPost, "/api/accounts", `{"account_name":"x"}`, asBrowserA(), withHeader("X-Request-Id", "req-500")))
@@ -93,6 +96,7 @@ func TestInternalErrorIsGenericAndLoggedOnce(t *testing.T) {
 }
 
 func TestPanicIs500AndTheServerKeepsServing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, withBroken(panicking))
 	resp := e.do(newRequest(http.MethodGet, "/api/accounts", "", withBearer(bearerA)))
 	p := requireProblem(t, resp, http.StatusInternalServerError, "internal")
@@ -107,6 +111,7 @@ func TestPanicIs500AndTheServerKeepsServing(t *testing.T) {
 }
 
 func TestDatabaseUnavailableIs503WithRetryAfter(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, withBroken(failing(fmt.Errorf("dial tcp 10.0.0.5:5432: %w", ports.ErrUnavailable))))
 	for _, req := range []*http.Request{
 		newRequest(http.MethodGet, "/api/accounts", "", withBearer(bearerA)),
@@ -121,6 +126,7 @@ func TestDatabaseUnavailableIs503WithRetryAfter(t *testing.T) {
 }
 
 func TestDatabaseTimeoutIs504(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, withBroken(failing(fmt.Errorf("acquire connection: %w", ports.ErrTimeout))))
 	resp := e.do(newRequest(http.MethodGet, "/api/accounts", "", withBearer(bearerA)))
 	requireProblem(t, resp, http.StatusGatewayTimeout, "unavailable")
@@ -129,6 +135,7 @@ func TestDatabaseTimeoutIs504(t *testing.T) {
 
 // The per-request deadline reaches the use case: a hanging database becomes a 504 in time.
 func TestRequestDeadlineEndsAHangingUseCase(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, withBroken(hanging), withRequestTimeout(100*time.Millisecond))
 	start := time.Now()
 	resp := e.do(newRequest(http.MethodPost, "/api/accounts/get-or-create", "", withBearer(bearerA)))
@@ -139,6 +146,7 @@ func TestRequestDeadlineEndsAHangingUseCase(t *testing.T) {
 // Test 29: oversized bodies are refused from the Content-Length alone, before
 // the body is read, so memory stays flat.
 func TestOversizedBodiesAre413(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	base := e.serve()
 	sizes := []int{DefaultBodyLimit + 1, 1 << 20, 10 << 20}
@@ -176,6 +184,7 @@ func TestOversizedBodiesAre413(t *testing.T) {
 
 // A body of exactly BodyLimit bytes is read and judged on its content.
 func TestBodyAtTheLimitIsAccepted(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	prefix, suffix := `{"account_name":"`, `"}`
 	body := prefix + strings.Repeat("x", DefaultBodyLimit-len(prefix)-len(suffix)) + suffix

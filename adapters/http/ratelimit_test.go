@@ -43,6 +43,7 @@ func getAccounts(t *testing.T, c *http.Client, base string, opts ...reqOption) *
 // peer; X-Forwarded-For neither moves a client to another bucket nor shows up in the log;
 // an authenticated request is never limited.
 func TestRel32_FailedAuthIsLimitedPerSocketPeer(t *testing.T) {
+	t.Parallel()
 	const burst = 3
 	e := newEnv(t, withConfig(func(c *Config) { c.AuthFailureRate = 0.5; c.AuthFailureBurst = burst }))
 	base := e.serve()
@@ -73,6 +74,7 @@ func TestRel32_FailedAuthIsLimitedPerSocketPeer(t *testing.T) {
 }
 
 func TestAuthFailureLimit_CanBeTurnedOff(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, withoutLogs(), withConfig(func(c *Config) { c.DisableAuthFailureLimit = true }))
 	for range DefaultAuthFailureBurst + 20 {
 		resp := e.do(newRequest(http.MethodGet, "/api/accounts", "", withCookie(secureCookie, "garbage")))
@@ -81,6 +83,7 @@ func TestAuthFailureLimit_CanBeTurnedOff(t *testing.T) {
 }
 
 func TestAuthFailureLimit_DefaultsAndValidation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, withoutLogs())
 	require.NotNil(t, e.srv.limiter)
 	e.srv.limiter.now = (&fakeClock{t: time.Now()}).now // no refill, however slow the run (-race)
@@ -97,6 +100,7 @@ func TestAuthFailureLimit_DefaultsAndValidation(t *testing.T) {
 
 // An infrastructure failure is not the client's failure: it costs no token.
 func TestAuthFailureLimit_CountsOnly401s(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, withoutLogs(), withConfig(func(c *Config) { c.AuthFailureBurst = 1 }),
 		withBroken(failing(fmt.Errorf("resolve session: %w", context.DeadlineExceeded))))
 	e.srv.limiter.now = (&fakeClock{t: time.Now()}).now
@@ -110,6 +114,7 @@ func TestAuthFailureLimit_CountsOnly401s(t *testing.T) {
 // A validly signed session that the transaction finds ended is a failed authentication
 // too: it is charged like a bad signature.
 func TestAuthFailureLimit_CountsSessionsTheDatabaseRefuses(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, withoutLogs(), withConfig(func(c *Config) { c.AuthFailureBurst = 2 }))
 	e.srv.limiter.now = (&fakeClock{t: time.Now()}).now
 	for range 2 {
@@ -126,6 +131,7 @@ func (c *fakeClock) now() time.Time          { return c.t }
 func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
 
 func TestAuthLimiter_RefillsAtTheRate(t *testing.T) {
+	t.Parallel()
 	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
 	l := newAuthLimiter(10, 2)
 	l.now = clock.now
@@ -148,6 +154,7 @@ func TestAuthLimiter_RefillsAtTheRate(t *testing.T) {
 }
 
 func TestAuthLimiter_IPv6ClientsAreTheirSlash64(t *testing.T) {
+	t.Parallel()
 	l := newAuthLimiter(1, 2)
 	require.NoError(t, l.fail(net.ParseIP("2001:db8:1:2::1")))
 	require.NoError(t, l.fail(net.ParseIP("2001:db8:1:2:ffff::9")))
@@ -158,6 +165,7 @@ func TestAuthLimiter_IPv6ClientsAreTheirSlash64(t *testing.T) {
 // The limiter's memory is bounded: idle clients are forgotten and at most
 // maxTrackedClients are kept however many addresses an attacker uses.
 func TestAuthLimiter_MemoryIsBounded(t *testing.T) {
+	t.Parallel()
 	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
 	l := newAuthLimiter(1, 1)
 	l.now = clock.now

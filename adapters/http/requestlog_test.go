@@ -19,6 +19,7 @@ import (
 )
 
 func TestRequestLog_OneLinePerRequestWithItsFields(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	resp := e.do(newRequest(http.MethodGet, "/api/accounts?userId=someone&token=secret-in-query", "",
 		withCookie(secureCookie, cookieA), withHeader("X-Request-Id", "abc-123.X_y")))
@@ -41,6 +42,7 @@ func TestRequestLog_OneLinePerRequestWithItsFields(t *testing.T) {
 }
 
 func TestRequestLog_AnonymousRequestHasNoUser(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	requireProblem(t, e.do(newRequest(http.MethodGet, "/api/accounts", "", deliberatelyInvalid())), http.StatusUnauthorized, "unauthenticated")
 	require.Equal(t, 1, e.logs.Len())
@@ -50,6 +52,7 @@ func TestRequestLog_AnonymousRequestHasNoUser(t *testing.T) {
 }
 
 func TestRequestLog_ForeignRequestIDsAreReplaced(t *testing.T) {
+	t.Parallel()
 	generated := regexp.MustCompile(`^[0-9a-f]{32}$`)
 	for _, id := range []string{"", "has space", "<script>", strings.Repeat("a", 65), "a/b", "ü"} {
 		t.Run(id, func(t *testing.T) {
@@ -70,6 +73,7 @@ func TestRequestLog_ForeignRequestIDsAreReplaced(t *testing.T) {
 // Rule 14: no cookie, Authorization value, session token or body ever reaches the log,
 // whatever the outcome, even when a dependency quotes the session in its error.
 func TestRequestLog_NeverLogsSecrets(t *testing.T) {
+	t.Parallel()
 	const bodyCanary = "AKCANARYBODY0000"
 	e := newEnv(t)
 	leaky := newEnv(t)
@@ -110,6 +114,7 @@ func TestRequestLog_NeverLogsSecrets(t *testing.T) {
 // Test 27 at the edge: a secret that does not open is a generic 500 for the
 // client and a security event in the log.
 func TestRequestLog_UndecryptableSecretIsASecurityEvent(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, withBroken(failing(fmt.Errorf("open api key of credential 42: %w", ports.ErrUndecryptable))))
 	p := requireProblem(t, e.do(newRequest(http.MethodGet, "/api/accounts", "", withCookie(secureCookie, cookieA))),
 		http.StatusInternalServerError, "internal")
@@ -126,6 +131,7 @@ func TestRequestLog_UndecryptableSecretIsASecurityEvent(t *testing.T) {
 // The log line names the user the request's transaction resolved the session to, and no
 // user when it resolved to no one.
 func TestRequestLog_NamesTheResolvedUser(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	require.Equal(t, http.StatusOK, e.do(newRequest(http.MethodGet, "/api/accounts", "", withBearer(bearerB))).StatusCode)
 	require.Equal(t, http.StatusUnauthorized, e.do(newRequest(http.MethodGet, "/api/accounts", "", withCookie(secureCookie, cookieGone))).StatusCode)
@@ -140,6 +146,7 @@ func TestRequestLog_NamesTheResolvedUser(t *testing.T) {
 // first: neither the zero time (an overflow to 292 years) nor the start of the previous
 // request on a kept-alive connection.
 func TestRequestLog_RefusedWhileReadingHasItsRealLatency(t *testing.T) {
+	t.Parallel()
 	const readTimeout = 300 * time.Millisecond
 	// fasthttp arms its read deadline a moment before the connection-state hook sees the
 	// request's first byte, so the logged latency may fall short of the timeout by that.

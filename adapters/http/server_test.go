@@ -20,6 +20,7 @@ import (
 )
 
 func TestBeginDrain_ReadinessFailsButRequestsAreServed(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.srv.BeginDrain()
 	requireProblem(t, e.do(newRequest(http.MethodGet, "/readyz", "")), http.StatusServiceUnavailable, "unavailable")
@@ -31,6 +32,7 @@ func TestBeginDrain_ReadinessFailsButRequestsAreServed(t *testing.T) {
 // limit, oversized headers, a read timeout, an unparsable request, an unknown method).
 // Each answer is problem JSON with a request id.
 func TestSecurityHeadersOnEveryResponse(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, withConfig(func(c *Config) { c.ReadTimeout = 300 * time.Millisecond }))
 	addr := strings.TrimPrefix(e.serve(), "http://")
 	cookie := "Cookie: " + secureCookie + "=" + cookieA + "\r\n"
@@ -81,6 +83,7 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 // A session the store resolves to no one (a signed value whose session never existed) is the
 // same 401: a signature alone never grants anything.
 func TestSignedSessionTheStoreDoesNotKnowIs401(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.verifier.sign("never-issued.sig")
 	requireProblem(t, e.do(newRequest(http.MethodGet, "/api/accounts", "", withBearer("never-issued.sig"))), http.StatusUnauthorized, "unauthenticated")
@@ -89,6 +92,7 @@ func TestSignedSessionTheStoreDoesNotKnowIs401(t *testing.T) {
 // Better Auth's cookie cache (session_data, chunked near 4 KiB each) travels in the same
 // Cookie header as the session; Fiber's 4 KiB default would refuse it.
 func TestLargeCookieHeadersFit(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	cache := strings.Repeat("x", 3900)
 	header := fmt.Sprintf("better-auth.session_data.0=%s; better-auth.session_data.1=%s; better-auth.session_data.2=%s; %s=%s",
@@ -98,6 +102,7 @@ func TestLargeCookieHeadersFit(t *testing.T) {
 }
 
 func TestHugeHeadersAre431(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	base := e.serve()
 	req, err := http.NewRequest(http.MethodGet, base+"/api/accounts", nil)
@@ -112,6 +117,7 @@ func TestHugeHeadersAre431(t *testing.T) {
 
 // Test 32: X-Forwarded-For from an untrusted peer changes nothing.
 func TestForwardedForIsNotTrusted(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	base := e.serve()
 	req, err := http.NewRequest(http.MethodGet, base+"/healthz", nil)
@@ -129,6 +135,7 @@ func TestForwardedForIsNotTrusted(t *testing.T) {
 // Test 29 of docs/reliability.md: connections that dribble their headers are closed at ReadTimeout,
 // and normal requests are served meanwhile.
 func TestSlowHeadersAreCutAtReadTimeout(t *testing.T) {
+	t.Parallel()
 	const readTimeout = 300 * time.Millisecond
 	e := newEnv(t, withConfig(func(c *Config) { c.ReadTimeout = readTimeout }))
 	base := e.serve()
@@ -170,6 +177,7 @@ func TestSlowHeadersAreCutAtReadTimeout(t *testing.T) {
 // sending first, or the close resets the connection under the client and costs it the
 // 413. Declared, chunked and 100-continue uploads of 5 MB all get the problem body.
 func TestOversizedBodyGetsIts413NotAReset(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	base := e.serve()
 	client := contractClient(t, &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true, ExpectContinueTimeout: 5 * time.Second}})
@@ -203,6 +211,7 @@ func TestOversizedBodyGetsIts413NotAReset(t *testing.T) {
 // Every route the server has is in the contract (docs/api.md) and in the README's API
 // table, and both list no route it lacks.
 func TestEveryRouteIsDocumented(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	routes := map[string]bool{}
 	for pattern, methods := range e.srv.allow {

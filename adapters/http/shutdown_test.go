@@ -66,6 +66,7 @@ func (k *keepAlive) do(method, path, body string, headers ...string) (*http.Resp
 // A request sent on a keep-alive connection after the shutdown has begun is answered, with
 // Connection: close, and only then is the connection closed.
 func TestShutdown_AnswersTheNextRequestOnAnOpenConnection(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	base, served := e.serveOn(loopbackListener(t))
 	addr := strings.TrimPrefix(base, "http://")
@@ -102,6 +103,7 @@ func TestShutdown_AnswersTheNextRequestOnAnOpenConnection(t *testing.T) {
 
 // A connection that sends nothing does not hold the shutdown up for long.
 func TestShutdown_ClosesConnectionsThatStayQuiet(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	base, served := e.serveOn(loopbackListener(t))
 	addr := strings.TrimPrefix(base, "http://")
@@ -126,6 +128,7 @@ func TestShutdown_ClosesConnectionsThatStayQuiet(t *testing.T) {
 // Connections the kernel has established but the server has not accepted yet when the
 // shutdown begins are accepted and answered, not reset.
 func TestShutdown_ServesConnectionsStillInTheQueue(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	inner := loopbackListener(t).(*net.TCPListener)
 	gated := &gatedListener{TCPListener: inner, open: make(chan struct{}), waiting: make(chan struct{})}
@@ -181,6 +184,7 @@ func (g *gatedListener) Accept() (net.Conn, error) {
 // on an open connection is answered; the only failures are connections refused once the
 // listener is closed.
 func TestShutdown_LosesNoRequestUnderKeepAliveLoad(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	base, served := e.serveOn(loopbackListener(t))
 	addr := strings.TrimPrefix(base, "http://")
@@ -259,6 +263,7 @@ func TestShutdown_LosesNoRequestUnderKeepAliveLoad(t *testing.T) {
 // A Serve that starts after Shutdown (a SIGTERM right after the start) closes its socket
 // and returns nil: the shutdown came first, nothing failed.
 func TestServe_AfterShutdownClosesTheSocket(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	require.NoError(t, e.srv.Shutdown(context.Background()))
 	ln := loopbackListener(t)

@@ -34,6 +34,7 @@ func verifies(t *testing.T, v ports.SessionVerifier, secret string) bool {
 // 1.7.25 does: a signature under an older entry, or under BETTER_AUTH_SECRET set beside
 // the list, is refused.
 func TestVerifierUsesTheSecretBetterAuthSignsWith(t *testing.T) {
+	t.Parallel()
 	for name, tc := range map[string]struct {
 		env      map[string]string
 		accepted string
@@ -65,6 +66,7 @@ func TestVerifierUsesTheSecretBetterAuthSignsWith(t *testing.T) {
 
 // A list serve must not run with is one line naming BETTER_AUTH_SECRETS, never a secret.
 func TestCheckServeRefusesABadSecretList(t *testing.T) {
+	t.Parallel()
 	weak := strings.Repeat("w", 48)
 	for name, tc := range map[string]struct{ secrets, want string }{
 		"weak older entry": {"2:" + rotatedSecret + ",1:" + weak, "BETTER_AUTH_SECRETS: betterauth: entry 2 (version 1): secret has low entropy"},

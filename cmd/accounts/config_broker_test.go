@@ -7,6 +7,7 @@ import (
 )
 
 func TestLoadConfigBrokerBudget(t *testing.T) {
+	t.Parallel()
 	cfg, err := LoadConfig(envOf(map[string]string{"BETTER_AUTH_SECRET": "s"}))
 	require.NoError(t, err)
 	require.Equal(t, 60, cfg.BrokerRatePerMinute, "a third of the 200 a minute Alpaca allows one account")

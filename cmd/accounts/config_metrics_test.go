@@ -7,6 +7,7 @@ import (
 )
 
 func TestMetricsAndAccessLogSettings(t *testing.T) {
+	t.Parallel()
 	cfg, err := LoadConfig(envOf(map[string]string{}))
 	require.NoError(t, err)
 	require.Equal(t, "127.0.0.1:9404", cfg.MetricsAddr, "on by default, on loopback only")
@@ -26,6 +27,7 @@ func TestMetricsAndAccessLogSettings(t *testing.T) {
 }
 
 func TestMetricsNeverShareThePublicListener(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		metrics, public string
 		ok              bool

@@ -13,6 +13,7 @@ func envOf(m map[string]string) Environment {
 }
 
 func TestLoadConfigDefaults(t *testing.T) {
+	t.Parallel()
 	cfg, err := LoadConfig(envOf(map[string]string{"BETTER_AUTH_SECRET": "s"}))
 	require.NoError(t, err)
 	require.Equal(t, "postgres://postgres@127.0.0.1:5432/accounts?sslmode=disable", cfg.DatabaseURL)
@@ -42,6 +43,7 @@ func withOpenFileLimit(t *testing.T, n uint64) {
 // The connection bounds default to what the open-file limit leaves for connections once
 // the pool and the other descriptors have their share.
 func TestLoadConfigDerivesTheConnectionBoundsFromTheOpenFileLimit(t *testing.T) {
+	t.Parallel()
 	withOpenFileLimit(t, 20_000)
 	cfg, err := LoadConfig(envOf(map[string]string{}))
 	require.NoError(t, err)
@@ -75,6 +77,7 @@ func TestLoadConfigDerivesTheConnectionBoundsFromTheOpenFileLimit(t *testing.T) 
 }
 
 func TestLoadConfigReadsEverything(t *testing.T) {
+	t.Parallel()
 	cfg, err := LoadConfig(envOf(map[string]string{
 		"DATABASE_URL":               "postgres://app@db:5432/x",
 		"HTTP_ADDR":                  "127.0.0.1:8080",
@@ -111,6 +114,7 @@ func TestLoadConfigReadsEverything(t *testing.T) {
 }
 
 func TestLoadConfigReportsEveryBadValue(t *testing.T) {
+	t.Parallel()
 	_, err := LoadConfig(envOf(map[string]string{
 		"DB_MAX_CONNS":               "0",
 		"BETTER_AUTH_SECURE_COOKIES": "maybe",

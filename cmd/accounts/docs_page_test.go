@@ -30,6 +30,7 @@ import (
 // nothing of any host but the service, its Content-Security-Policy refuses nothing it
 // needs, and no script fails.
 func TestDocsPageRendersEveryOperationOffline(t *testing.T) {
+	t.Parallel()
 	browser, err := exec.LookPath("chromium")
 	if err != nil {
 		t.Fatal("chromium is missing: run `go tool task deps`, which installs it (scripts/install-chromium.sh: apt-get install -y chromium)")

@@ -13,6 +13,7 @@ import (
 // often as its budget allows; the rest is 429 rate_limited with Retry-After, and another
 // user is still served.
 func TestBrokerCallsAreLimitedPerUser(t *testing.T) {
+	t.Parallel()
 	const burst = 3
 	f := newRelFixture(t, "BROKER_RATE_PER_MINUTE=1", "BROKER_BURST="+strconv.Itoa(burst))
 	alice := f.user(t, "alice-budget", canaryKey, canarySecret)

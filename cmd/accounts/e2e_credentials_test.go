@@ -87,6 +87,7 @@ func requireNoPlaintext(t *testing.T, svc *servicetest.Service, dbURL string) {
 }
 
 func TestEndToEndCredentials(t *testing.T) {
+	t.Parallel()
 	broker := alpacatest.NewServer(t, map[string]string{canaryKey: canarySecret})
 	dbURL := servicetest.NewDatabaseURL(t)
 	svc := servicetest.Start(t, dbURL, "ALPACA_PAPER_URL="+broker.URL(), "ALPACA_LIVE_URL="+broker.URL())
@@ -119,6 +120,7 @@ func TestEndToEndCredentials(t *testing.T) {
 // TestRel28_RotateCommand re-seals stored credentials under a new primary key with the real
 // binary, then proves the old key is no longer needed.
 func TestRel28_RotateCommand(t *testing.T) {
+	t.Parallel()
 	broker := alpacatest.NewServer(t, map[string]string{canaryKey: canarySecret})
 	dbURL := servicetest.NewDatabaseURL(t)
 	svc := servicetest.Start(t, dbURL, "ALPACA_PAPER_URL="+broker.URL(), "ALPACA_LIVE_URL="+broker.URL())
@@ -162,6 +164,7 @@ func runBinary(t *testing.T, dbURL, keys string, wantExit int, args ...string) s
 // One user cannot fill the service: past CREDENTIALS_PER_ACCOUNT every store is 409
 // credential_limit, however many arrive at once, and a list is one bounded page.
 func TestCredentialLimitHoldsUnderConcurrentStores(t *testing.T) {
+	t.Parallel()
 	dbURL := servicetest.NewDatabaseURL(t)
 	svc := servicetest.Start(t, dbURL, "CREDENTIALS_PER_ACCOUNT=5")
 	alice := servicetest.SignIn(t, dbURL, "alice-limit")[0]

@@ -16,6 +16,7 @@ import (
 // gives a cookie and a bearer header the running service accepts, for a user Better Auth
 // would have made, and curl lines for every endpoint.
 func TestDevSessionSignsInANewcomer(t *testing.T) {
+	t.Parallel()
 	dbURL := servicetest.NewDatabaseURL(t)
 	svc := servicetest.Start(t, dbURL)
 

@@ -76,6 +76,7 @@ var (
 // of total, rate, time left) and ends with one summary line; every credential's trail has
 // a "rotated" event naming the run. Off a terminal, the summary line is all it prints.
 func TestRotateShowsItsProgressAndNamesItsRunInEveryEvent(t *testing.T) {
+	t.Parallel()
 	dbURL := servicetest.NewDatabaseURL(t)
 	svc := servicetest.Start(t, dbURL, "CREDENTIALS_PER_ACCOUNT=100")
 	ids := storeCredentials(t, svc, servicetest.Users(t, dbURL, "rotate-progress", 3), 100)
@@ -133,6 +134,7 @@ func TestRotateShowsItsProgressAndNamesItsRunInEveryEvent(t *testing.T) {
 // the old one, and `credentials keys` says when it seals nothing and may be deleted. A
 // disabled key fails closed meanwhile: its values give 500 and an open_failed event.
 func TestCredentialsKeysTellsWhenAKeyIsSafeToDelete(t *testing.T) {
+	t.Parallel()
 	dbURL := servicetest.NewDatabaseURL(t)
 	svc := servicetest.Start(t, dbURL)
 	alice := servicetest.SignIn(t, dbURL, "alice-keys")[0]
@@ -189,6 +191,7 @@ func TestCredentialsKeysTellsWhenAKeyIsSafeToDelete(t *testing.T) {
 // Bad CREDENTIAL_KEYS is exit code 2, naming the variable and never the key; a database
 // that cannot answer is exit code 1.
 func TestCredentialsKeysExitCodes(t *testing.T) {
+	t.Parallel()
 	key := strings.TrimPrefix(servicetest.Keys, "e2e-1:")
 	unreachable := "DATABASE_URL=postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=2"
 	for name, tc := range map[string]struct{ spec, want string }{

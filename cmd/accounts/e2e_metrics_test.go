@@ -31,6 +31,7 @@ func scrape(t *testing.T, svc *servicetest.Service) string {
 // calls, Go and the process; no id of any user, credential or session in any label; and
 // nothing of it on the public listener.
 func TestMetricsCountWhatHappenedWithoutNamingAnyone(t *testing.T) {
+	t.Parallel()
 	f := newRelFixture(t)
 	alice := f.user(t, "alice-metrics", canaryKey, canarySecret)
 	request(t, f.svc, "POST", "/api/credentials/"+alice.credentialID+"/validate", "", alice.Browser()...)

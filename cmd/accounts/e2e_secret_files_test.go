@@ -12,6 +12,7 @@ import (
 // The binary reads its secrets from the files their _FILE variables name, in every
 // command, and refuses an unusable one with exit code 2 and one line naming it.
 func TestSecretsFromFilesThroughTheBinary(t *testing.T) {
+	t.Parallel()
 	dbURL := servicetest.NewDatabaseURL(t)
 	secretFile := writeSecret(t, servicetest.Secret+"\n")
 	keysFile := writeSecret(t, servicetest.Keys+"\n")

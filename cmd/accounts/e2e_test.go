@@ -10,6 +10,7 @@ import (
 
 // TestEndToEnd runs the real binary against a database it creates and migrates itself.
 func TestEndToEnd(t *testing.T) {
+	t.Parallel()
 	dbURL := servicetest.NewDatabaseURL(t)
 	svc := servicetest.Start(t, dbURL)
 
@@ -86,6 +87,7 @@ func TestEndToEnd(t *testing.T) {
 // TestRel06_ServeRefusesWeakSecrets: the binary must exit non-zero, before it listens, with a
 // secret anyone could forge cookies with.
 func TestRel06_ServeRefusesWeakSecrets(t *testing.T) {
+	t.Parallel()
 	for name, secret := range map[string]string{
 		"missing":             "",
 		"short":               "too-short-secret",
@@ -110,6 +112,7 @@ func TestRel06_ServeRefusesWeakSecrets(t *testing.T) {
 
 // TestRel28_ServeRefusesMissingOrBadCredentialKeys: no usable key, no start.
 func TestRel28_ServeRefusesMissingOrBadCredentialKeys(t *testing.T) {
+	t.Parallel()
 	for name, keys := range map[string]string{
 		"missing":    "",
 		"short key":  "k1:c2hvcnQ=",

@@ -19,6 +19,7 @@ import (
 // is out. Sessions signed with the new secret work on both sides, before and after the old
 // secret is dropped from the list.
 func TestBetterAuthInterop_SecretListSignsWithItsFirstEntry(t *testing.T) {
+	t.Parallel()
 	const (
 		oldSecret = "old-Xk2p9Qw7Lm4Rt8Zv1Bn6Hy3Jd5Fs0GcEaUiOy"
 		newSecret = "new-Pq8Wm2Zx7Lc4Vb1Nk9Hr5Td3Jy6Fg0SaQeWrTy"

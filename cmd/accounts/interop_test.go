@@ -1,12 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -46,22 +41,11 @@ func betterAuthAt(t *testing.T, dbURL, baseURL string, args ...string) []byte {
 	return betterAuthEnv(t, dbURL, []string{"BETTER_AUTH_URL=" + baseURL}, args...)
 }
 
-// betterAuthEnv runs the harness with extra environment (BETTER_AUTH_URL, BETTER_AUTH_ADMIN).
+// betterAuthEnv runs one harness command with extra environment (BETTER_AUTH_URL,
+// BETTER_AUTH_ADMIN, BETTER_AUTH_SECRETS) and returns the JSON it prints.
 func betterAuthEnv(t *testing.T, dbURL string, env []string, args ...string) []byte {
 	t.Helper()
-	if _, err := os.Stat(filepath.Join(harnessDir, "node_modules", "better-auth")); err != nil {
-		t.Fatalf("better-auth is not installed: run `go tool task deps` (npm ci in %s)", harnessDir)
-	}
-	cmd := exec.Command("node", append([]string{"harness.mjs"}, args...)...)
-	cmd.Dir = harnessDir
-	// Better Auth prefers BETTER_AUTH_SECRETS to BETTER_AUTH_SECRET: only the test sets it.
-	inherited := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "BETTER_AUTH_SECRETS=") })
-	cmd.Env = append(append(inherited, "DATABASE_URL="+dbURL, "BETTER_AUTH_SECRET="+servicetest.Secret), env...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	require.NoError(t, err, "better-auth %v: %s", args, stderr.String())
-	return out
+	return harnessFor(t, dbURL, env).run(t, args)
 }
 
 func signUp(t *testing.T, dbURL, email string) signedUp {
@@ -85,6 +69,7 @@ func cookieFromSetCookie(setCookie string) string {
 }
 
 func TestBetterAuthInterop(t *testing.T) {
+	t.Parallel()
 	for _, order := range []string{"better-auth migrates first", "service migrates first"} {
 		t.Run(order, func(t *testing.T) {
 			dbURL := servicetest.NewDatabaseURL(t)
@@ -156,6 +141,7 @@ func exerciseRealSessions(t *testing.T, svc *servicetest.Service, broker *alpaca
 // a cookie planted under the other name (by a sibling subdomain, say) never makes a
 // victim's writes land in the attacker's account.
 func TestBetterAuthInterop_TheServiceReadsTheCookieBetterAuthReads(t *testing.T) {
+	t.Parallel()
 	modes := []struct {
 		name, baseURL, cookie, other string
 		env                          []string
@@ -208,6 +194,7 @@ func TestBetterAuthInterop_TheServiceReadsTheCookieBetterAuthReads(t *testing.T)
 // write and broker call with 403 impersonation_forbidden, each refusal in the user's trail
 // with the admin's id (docs/api.md, "Impersonation").
 func TestBetterAuthInterop_AnImpersonatingAdminCannotTouchSecrets(t *testing.T) {
+	t.Parallel()
 	dbURL := servicetest.NewDatabaseURL(t)
 	broker := alpacatest.NewServer(t, map[string]string{canaryKey: canarySecret})
 	servicetest.CreateDatabase(t, dbURL)

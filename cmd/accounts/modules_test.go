@@ -51,6 +51,7 @@ func newMemoryServer(t *testing.T) *httpadapter.Server {
 // it, exit code 1, through fx's shutdown (so the pool still closes after the server):
 // a process that lives on without answering is never restarted.
 func TestAServerThatStopsServingStopsTheProcess(t *testing.T) {
+	t.Parallel()
 	var socket *brokenSocket
 	listen := func(network, addr string) (net.Listener, error) {
 		ln, err := net.Listen(network, addr)

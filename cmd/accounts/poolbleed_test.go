@@ -44,6 +44,7 @@ const (
 )
 
 func TestRel20_PoolBleedOverHTTP(t *testing.T) {
+	t.Parallel()
 	dbURL := servicetest.NewDatabaseURL(t)
 	svc := servicetest.Start(t, dbURL, "DB_MAX_CONNS=1")
 	tenants := seedTenants(t, svc, dbURL, bleedTenants)

@@ -59,6 +59,7 @@ func (f *relFixture) storeCredential(t *testing.T, u relUser, apiKey, secret str
 // Origin but marked cross-site are 403; a JSON body sent as text/plain is 415; no row
 // changes either way; from the allowed origin the same writes succeed.
 func TestRel08_CrossOriginWritesAreRefused(t *testing.T) {
+	t.Parallel()
 	f := newRelFixture(t)
 	alice := f.user(t, "alice-08", "AKALICE08", "SKALICE08")
 	bob := servicetest.SignIn(t, f.dbURL, "bob-08")[0] // no account yet: a successful forgery would create one
@@ -109,6 +110,7 @@ func TestRel08_CrossOriginWritesAreRefused(t *testing.T) {
 // Test 9: a preflight from a foreign origin gets no Access-Control-Allow-Origin; the service
 // never answers "*", and never with credentials for an origin other than the request's.
 func TestRel09_CORSAllowsOnlyTheListedOrigin(t *testing.T) {
+	t.Parallel()
 	f := newRelFixture(t)
 	alice := f.user(t, "alice-09", "AKALICE09", "SKALICE09")
 	preflight := func(origin string) response {
@@ -152,6 +154,7 @@ func TestRel09_CORSAllowsOnlyTheListedOrigin(t *testing.T) {
 // Test 10: B's GET, PUT, DELETE, validate and account-data on A's credential are 404 with
 // the same body as for a random UUID; A's row is unchanged; B's list is exactly B's rows.
 func TestRel10_AnotherUsersCredentialLooksLikeARandomOne(t *testing.T) {
+	t.Parallel()
 	f := newRelFixture(t)
 	alice := f.user(t, "alice-10", canaryKey, canarySecret)
 	bob := f.user(t, "bob-10", "AKBOB10", "SKBOB10")
@@ -192,6 +195,7 @@ func TestRel10_AnotherUsersCredentialLooksLikeARandomOne(t *testing.T) {
 // Test 11: B storing a credential under A's account is 404, like an account that does not
 // exist, and creates nothing.
 func TestRel11_CredentialUnderAnotherUsersAccountIsRefused(t *testing.T) {
+	t.Parallel()
 	f := newRelFixture(t)
 	alice := f.user(t, "alice-11", "AKALICE11", "SKALICE11")
 	bob := f.user(t, "bob-11", "AKBOB11", "SKBOB11")
@@ -213,6 +217,7 @@ func TestRel11_CredentialUnderAnotherUsersAccountIsRefused(t *testing.T) {
 
 // Test 12: canary keys are never in a response, in the logs or in any stored column.
 func TestRel12_NoPlaintextInResponsesLogsOrDatabase(t *testing.T) {
+	t.Parallel()
 	f := newRelFixture(t)
 	alice := f.user(t, "alice-12", canaryKey, canarySecret)
 	f.broker.SetKey("AKCANARYROTATED0001", "SKCANARYROTATEDsecret0001")
@@ -239,6 +244,7 @@ func TestRel12_NoPlaintextInResponsesLogsOrDatabase(t *testing.T) {
 
 // Test 13: a second POST is 409, one row.
 func TestRel13_SecondCreateIsConflict(t *testing.T) {
+	t.Parallel()
 	dbURL := servicetest.NewDatabaseURL(t)
 	svc := servicetest.Start(t, dbURL)
 	alice := servicetest.SignIn(t, dbURL, "alice-13")[0]
@@ -252,6 +258,7 @@ func TestRel13_SecondCreateIsConflict(t *testing.T) {
 
 // Test 14: 50 parallel POSTs of one user: exactly one 201, 49 × 409, no 5xx, one row.
 func TestRel14_ParallelCreatesMakeOneAccount(t *testing.T) {
+	t.Parallel()
 	dbURL := servicetest.NewDatabaseURL(t)
 	svc := servicetest.Start(t, dbURL)
 	alice := servicetest.SignIn(t, dbURL, "alice-14")[0]
@@ -271,6 +278,7 @@ func TestRel14_ParallelCreatesMakeOneAccount(t *testing.T) {
 // Test 15: 50 parallel get-or-create calls agree on one account, starting empty and again
 // once it exists; exactly one of the first round created it.
 func TestRel15_ParallelGetOrCreateAgreesOnOneAccount(t *testing.T) {
+	t.Parallel()
 	dbURL := servicetest.NewDatabaseURL(t)
 	svc := servicetest.Start(t, dbURL)
 	alice := servicetest.SignIn(t, dbURL, "alice-15")[0]
@@ -307,6 +315,7 @@ func TestRel15_ParallelGetOrCreateAgreesOnOneAccount(t *testing.T) {
 // columns, or with one byte flipped, fails closed: a generic 500, a security event in the
 // log, no panic, and no call to the broker with anyone's plaintext.
 func TestRel27_TamperedRowsFailClosed(t *testing.T) {
+	t.Parallel()
 	f := newRelFixture(t)
 	alice := f.user(t, "alice-27", canaryKey, canarySecret)
 	alice2 := f.storeCredential(t, alice, "AKALICE27b", "SKALICE27b")
@@ -368,6 +377,7 @@ func snapshotRow(t *testing.T, dbURL, id string) func() {
 // carries its own (Fiber reuses request buffers; a handler keeping a reference would mix
 // them up). The handlers' -race run is `go tool task test:race`.
 func TestRel31_ConcurrentCreatesKeepTheirOwnLabels(t *testing.T) {
+	t.Parallel()
 	dbURL := servicetest.NewDatabaseURL(t)
 	svc := servicetest.Start(t, dbURL)
 	const n = 500

@@ -18,6 +18,7 @@ const uniform401 = `{"type":"about:blank","title":"Unauthorized","status":401,"d
 // Test 1: no or garbage credentials are a 401 with one body, and cost no database
 // connection: the number of sessions on the database is the same before and after.
 func TestRel01_GarbageCookieUsesNoDatabaseConnection(t *testing.T) {
+	t.Parallel()
 	dbURL := servicetest.NewDatabaseURL(t)
 	svc := servicetest.Start(t, dbURL)
 	alice := servicetest.Users(t, dbURL, "alice-01", 1)[0]
@@ -69,6 +70,7 @@ func TestRel01_GarbageCookieUsesNoDatabaseConnection(t *testing.T) {
 // Test 2: every kind of tampering gets the same 401, byte for byte (the signature check
 // itself is hmac.Equal: TestRel02_CIGrepSignatureComparisons in adapters/betterauth).
 func TestRel02_TamperedCookiesAreIdentical401s(t *testing.T) {
+	t.Parallel()
 	dbURL := servicetest.NewDatabaseURL(t)
 	svc := servicetest.Start(t, dbURL)
 	alice := servicetest.Users(t, dbURL, "alice-02", 1)[0]
@@ -101,6 +103,7 @@ func TestRel02_TamperedCookiesAreIdentical401s(t *testing.T) {
 // Test 3: the cookie exactly as a browser sends it (%2B %2F %3D) works; encoded twice it is
 // refused, because the service decodes once.
 func TestRel03_CookieEncoding(t *testing.T) {
+	t.Parallel()
 	dbURL := servicetest.NewDatabaseURL(t)
 	svc := servicetest.Start(t, dbURL)
 	var s servicetest.Session
@@ -128,6 +131,7 @@ func TestRel03_CookieEncoding(t *testing.T) {
 // Test 4: a signed-out, expired, deleted or banned session is refused on the very next
 // request: the session is resolved in every request's own transaction, never cached.
 func TestRel04_RevocationAndExpiry(t *testing.T) {
+	t.Parallel()
 	dbURL := servicetest.NewDatabaseURL(t)
 	svc := servicetest.Start(t, dbURL)
 	// Better Auth's admin plugin adds the ban columns; the service reads them where they exist.
@@ -152,6 +156,7 @@ func TestRel04_RevocationAndExpiry(t *testing.T) {
 
 // Test 5: in production (BETTER_AUTH_SECURE_COOKIES=true) only the __Secure- cookie counts.
 func TestRel05_ProductionReadsOnlyTheSecureCookie(t *testing.T) {
+	t.Parallel()
 	dbURL := servicetest.NewDatabaseURL(t)
 	svc := servicetest.Start(t, dbURL, "BETTER_AUTH_SECURE_COOKIES=true")
 	alice := servicetest.Users(t, dbURL, "alice-05", 1)[0]
@@ -168,6 +173,7 @@ func TestRel05_ProductionReadsOnlyTheSecureCookie(t *testing.T) {
 // Test 7: ids and owners come from the session and the server only: user_id, id, key_id and
 // created_at in bodies, ?userId= and X-User-Id are ignored.
 func TestRel07_IdentityFromTheSessionOnly(t *testing.T) {
+	t.Parallel()
 	dbURL := servicetest.NewDatabaseURL(t)
 	svc := servicetest.Start(t, dbURL)
 	users := servicetest.SignIn(t, dbURL, "alice-07", "bob-07")

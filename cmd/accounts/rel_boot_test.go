@@ -39,7 +39,7 @@ func serveOnce(t *testing.T, dbURL string, args ...string) (int, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, servicetest.Binary(t), args...)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "DATABASE_URL=" + dbURL, "HTTP_ADDR=127.0.0.1:0",
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "DATABASE_URL=" + dbURL, "HTTP_ADDR=127.0.0.1:0", "METRICS_ADDR=127.0.0.1:0",
 		"BETTER_AUTH_SECRET=" + servicetest.Secret, "CREDENTIAL_KEYS=" + servicetest.Keys}
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, ctx.Err(), "the service must exit on its own:\n%s", out)
@@ -52,8 +52,10 @@ func serveOnce(t *testing.T, dbURL string, args ...string) (int, string) {
 }
 
 func TestRel16_ServiceRefusesToBootWhenRLSIsWeak(t *testing.T) {
+	t.Parallel()
 	for name, s := range sabotages {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			dbURL := servicetest.NewDatabaseURL(t)
 			runBinary(t, dbURL, "", 0, "migrate")
 			servicetest.Exec(t, dbURL, s.sql)
@@ -74,6 +76,7 @@ func TestRel16_ServiceRefusesToBootWhenRLSIsWeak(t *testing.T) {
 // restore; test 33 covers one that is down), answers 503 until the audit has passed, and
 // exits non-zero as soon as the audit can run and fails.
 func TestRel16_DeferredAuditStopsTheService(t *testing.T) {
+	t.Parallel()
 	dbURL := servicetest.NewDatabaseURL(t)
 	servicetest.CreateDatabase(t, dbURL)
 	svc := servicetest.Launch(t, []string{"serve"}, dbURL)
@@ -118,6 +121,7 @@ func TestRel16_DeferredAuditStopsTheService(t *testing.T) {
 // The good case of the above: once the database is migrated, the first probe or request
 // runs the audit, and the service serves without a restart.
 func TestRel16_DeferredAuditPassesAndTheServiceRecovers(t *testing.T) {
+	t.Parallel()
 	dbURL := servicetest.NewDatabaseURL(t)
 	servicetest.CreateDatabase(t, dbURL)
 	svc := servicetest.Launch(t, []string{"serve"}, dbURL)

@@ -25,7 +25,7 @@ func runServe(t *testing.T, env []string, args ...string) (int, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, servicetest.Binary(t), args...)
-	cmd.Env = append([]string{"HTTP_ADDR=127.0.0.1:0", "DATABASE_URL=postgres://postgres@127.0.0.1:1/none?sslmode=disable"}, env...)
+	cmd.Env = append([]string{"HTTP_ADDR=127.0.0.1:0", "METRICS_ADDR=127.0.0.1:0", "DATABASE_URL=postgres://postgres@127.0.0.1:1/none?sslmode=disable"}, env...)
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, ctx.Err(), "accounts %v did not exit:\n%s", args, out)
 	var exit *exec.ExitError
@@ -39,6 +39,7 @@ func runServe(t *testing.T, env []string, args ...string) (int, string) {
 var sourcePath = regexp.MustCompile(`\.go:\d+|/cmd/accounts/|goroutine |fx\.|errorVerbose`)
 
 func TestRel06_ServeRefusesLowEntropySecrets(t *testing.T) {
+	t.Parallel()
 	for name, secret := range map[string]string{
 		"one character repeated": strings.Repeat("s", 64),
 		"two characters":         strings.Repeat("0f", 32),
@@ -54,6 +55,7 @@ func TestRel06_ServeRefusesLowEntropySecrets(t *testing.T) {
 }
 
 func TestServeRefusesDangerousConfigurationInOneLineEach(t *testing.T) {
+	t.Parallel()
 	good := []string{"BETTER_AUTH_SECRET=" + servicetest.Secret, "CREDENTIAL_KEYS=" + servicetest.Keys}
 	for name, tc := range map[string]struct {
 		env  []string
@@ -81,6 +83,7 @@ func TestServeRefusesDangerousConfigurationInOneLineEach(t *testing.T) {
 }
 
 func TestHelpNeedsNoConfigurationAndExitsZero(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {"serve", "--help"}, {"migrate", "-h"},
 		{"credentials", "--help"}, {"credentials", "rotate", "--help"}, {"credentials", "generate-key", "-help"}} {
 		code, out := runServe(t, nil, args...)

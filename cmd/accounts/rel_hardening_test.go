@@ -169,6 +169,7 @@ func uploadTo(t *testing.T, addr, method, path, cookie string, body []byte, size
 // resident memory stays flat; 200 connections that dribble their headers are closed at the
 // read timeout (10 s) while normal traffic is served.
 func TestRel29_OversizedAndSlowRequests(t *testing.T) {
+	t.Parallel()
 	dbURL := servicetest.NewDatabaseURL(t)
 	svc := servicetest.Start(t, dbURL)
 	alice := servicetest.SignIn(t, dbURL, "alice-29")[0]
@@ -245,6 +246,7 @@ func TestRel29_OversizedAndSlowRequests(t *testing.T) {
 // FuzzDecodeUpdateCredential, FuzzDecodeBody, FuzzVerify, FuzzOpen) cover the same ground
 // with generated inputs; TestRel30_FiberIsPatched pins the Fiber release.
 func TestRel30_HostileBodiesAre4xx(t *testing.T) {
+	t.Parallel()
 	f := newRelFixture(t)
 	alice := f.user(t, "alice-30", "AKALICE30", "SKALICE30")
 	deep := strings.Repeat("[", 60000)
@@ -321,6 +323,7 @@ func TestRel30_HostileBodiesAre4xx(t *testing.T) {
 // counts against it, however the header varies. An authenticated request from the limited
 // peer is still served, and another peer has its own budget.
 func TestRel32_ForwardedForIsNeitherLoggedNorTrusted(t *testing.T) {
+	t.Parallel()
 	dbURL := servicetest.NewDatabaseURL(t)
 	svc := servicetest.Start(t, dbURL, "AUTH_FAILURE_BURST=5", "AUTH_FAILURE_RATE=0.2")
 	alice := servicetest.SignIn(t, dbURL, "alice-32")[0]

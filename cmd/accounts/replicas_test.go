@@ -14,6 +14,7 @@ import (
 // the database, so traffic spread across them behaves as if it met one instance
 // (docs/scaling.md).
 func TestTwoReplicasAreOneService(t *testing.T) {
+	t.Parallel()
 	dbURL := servicetest.NewDatabaseURL(t)
 	first := servicetest.Start(t, dbURL)
 	second := servicetest.StartArgs(t, []string{"serve"}, dbURL) // the schema is there already

@@ -20,6 +20,7 @@ func (f *fakeNow) now() time.Time { return f.t }
 // On a terminal the line is redrawn in place at most every redrawInterval, always at the
 // last row, with done of total, rate and time left; the summary ends it.
 func TestRotationProgressRedrawsAtMostAFewTimesASecond(t *testing.T) {
+	t.Parallel()
 	clock := &fakeNow{t: time.Unix(1_800_000_000, 0)}
 	var out strings.Builder
 	p := newRotationProgress(&out, "rotate-0123456789abcdef", true, clock.now)
@@ -46,6 +47,7 @@ func TestRotationProgressRedrawsAtMostAFewTimesASecond(t *testing.T) {
 
 // Off a terminal nothing is drawn while the run goes on: one summary line at the end.
 func TestRotationProgressOffATerminalIsOneSummaryLine(t *testing.T) {
+	t.Parallel()
 	clock := &fakeNow{t: time.Unix(1_800_000_000, 0)}
 	var out strings.Builder
 	p := newRotationProgress(&out, "rotate-x", false, clock.now)
@@ -64,6 +66,7 @@ func TestRotationProgressOffATerminalIsOneSummaryLine(t *testing.T) {
 }
 
 func TestProgressModeDetectsATerminalAsACharacterDevice(t *testing.T) {
+	t.Parallel()
 	for _, s := range []string{"", "yes", "Always", "auto "} {
 		_, ok := parseProgressMode(s)
 		require.False(t, ok, "%q", s)

@@ -22,6 +22,7 @@ func writeSecret(t *testing.T, content string) string {
 // Each secret may come from the file its _FILE names, as container secret mounts provide
 // it, with the trailing newline and white space cut off; everything else is unchanged.
 func TestLoadConfigReadsSecretsFromFiles(t *testing.T) {
+	t.Parallel()
 	secrets := "2:" + servicetest.Secret + "-two, 1:" + servicetest.Secret
 	cfg, err := LoadConfig(envOf(map[string]string{
 		"BETTER_AUTH_SECRET_FILE":  writeSecret(t, " "+servicetest.Secret+"\n"),
@@ -39,6 +40,7 @@ func TestLoadConfigReadsSecretsFromFiles(t *testing.T) {
 // A _FILE that cannot be used is one line naming the variable, never the file's content;
 // so is setting a variable and its _FILE at once. Every problem is reported together.
 func TestLoadConfigRefusesUnusableSecretFiles(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	huge := writeSecret(t, strings.Repeat("k", maxSecretFile+1))
 	for name, tc := range map[string]struct {

@@ -19,6 +19,7 @@ func serveEnv(changes map[string]string) Environment {
 }
 
 func TestCheckServeAcceptsTheDefaults(t *testing.T) {
+	t.Parallel()
 	cfg, err := LoadConfig(serveEnv(nil))
 	require.NoError(t, err)
 	require.NoError(t, cfg.checkServe())
@@ -31,6 +32,7 @@ func TestCheckServeAcceptsTheDefaults(t *testing.T) {
 
 // Each dangerous setting is refused in one line that names its variable.
 func TestCheckServeRefusesDangerousConfiguration(t *testing.T) {
+	t.Parallel()
 	for name, tc := range map[string]struct {
 		env  map[string]string
 		want string
