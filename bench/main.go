@@ -55,7 +55,7 @@ type endpoint struct {
 
 var endpoints = []endpoint{
 	{name: "GET /api/accounts", method: "GET", path: "/api/accounts", script: "list_accounts.sql", pipeline: "list_accounts_pipeline.sql", target: 1.0},
-	{name: "POST /api/accounts/get-or-create", method: "POST", path: "/api/accounts/get-or-create", script: "get_or_create.sql", target: 0.8},
+	{name: "POST /api/accounts/get-or-create", method: "POST", path: "/api/accounts/get-or-create", script: "get_or_create.sql", target: 1.0},
 }
 
 func main() {
