@@ -1,6 +1,7 @@
 package main
 
 import (
+	"runtime"
 	"testing"
 	"time"
 
@@ -18,7 +19,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "postgres://postgres@127.0.0.1:5432/accounts?sslmode=disable", cfg.DatabaseURL)
 	require.Equal(t, ":9403", cfg.HTTPAddr)
-	require.Equal(t, 8, cfg.DBMaxConns)
+	require.Equal(t, max(4, runtime.GOMAXPROCS(0)), cfg.DBMaxConns, "pgx's default: four, or one per CPU")
 	require.Equal(t, "better-auth", cfg.CookiePrefix)
 	require.False(t, cfg.SecureCookies)
 	require.Empty(t, cfg.AllowedOrigins)
@@ -33,7 +34,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 	require.Equal(t, "https://api.alpaca.markets", cfg.AlpacaLiveURL)
 }
 
-// withOpenFileLimit makes the process appear to run under RLIMIT_NOFILE n.
+// withOpenFileLimit makes the process appear to run under RLIMIT_NOFILE n. It changes a
+// package variable that LoadConfig reads: never use it in a parallel test.
 func withOpenFileLimit(t *testing.T, n uint64) {
 	old := openFileLimit
 	openFileLimit = func() uint64 { return n }
@@ -43,12 +45,11 @@ func withOpenFileLimit(t *testing.T, n uint64) {
 // The connection bounds default to what the open-file limit leaves for connections once
 // the pool and the other descriptors have their share.
 func TestLoadConfigDerivesTheConnectionBoundsFromTheOpenFileLimit(t *testing.T) {
-	t.Parallel()
 	withOpenFileLimit(t, 20_000)
 	cfg, err := LoadConfig(envOf(map[string]string{}))
 	require.NoError(t, err)
 	require.True(t, cfg.HTTPMaxConnsAuto)
-	require.Equal(t, 20_000-fdReserve-8, cfg.HTTPMaxConns)
+	require.Equal(t, 20_000-fdReserve-cfg.DBMaxConns, cfg.HTTPMaxConns)
 	require.Equal(t, 1024, cfg.HTTPMaxConnsPerIP)
 
 	withOpenFileLimit(t, 256)
