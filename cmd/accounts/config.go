@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -89,7 +88,7 @@ func LoadConfig(lookup Environment) (Config, error) {
 		AlpacaLiveURL:  env("ALPACA_LIVE_URL", "https://api.alpaca.markets"),
 	}
 	var err error
-	if cfg.DBMaxConns, err = strconv.Atoi(env("DB_MAX_CONNS", strconv.Itoa(defaultDBMaxConns()))); err != nil || cfg.DBMaxConns < 1 {
+	if cfg.DBMaxConns, err = strconv.Atoi(env("DB_MAX_CONNS", "8")); err != nil || cfg.DBMaxConns < 1 {
 		errs = append(errs, fmt.Errorf("DB_MAX_CONNS must be a positive integer"))
 	}
 	if cfg.DBAcquireTimeout, err = parsePositiveDuration(env("DB_ACQUIRE_TIMEOUT", "2s")); err != nil {
@@ -174,10 +173,3 @@ func parseNonNegativeDuration(s string) (time.Duration, error) {
 
 // osGetenv is the process environment, for what is read before the configuration (GOGC).
 var osGetenv = os.Getenv
-
-// defaultDBMaxConns is pgx's own default pool size, four or one per CPU the process may use.
-// Every request holds a connection only for its one or two round trips, so a pool larger
-// than the CPUs adds backends that wake and sleep in turn: on two CPUs shared with
-// PostgreSQL, 4 connections served about a quarter more requests per second than 8
-// (docs/benchmarks.md).
-func defaultDBMaxConns() int { return max(4, runtime.GOMAXPROCS(0)) }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"runtime"
 	"testing"
 	"time"
 
@@ -19,7 +18,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "postgres://postgres@127.0.0.1:5432/accounts?sslmode=disable", cfg.DatabaseURL)
 	require.Equal(t, ":9403", cfg.HTTPAddr)
-	require.Equal(t, max(4, runtime.GOMAXPROCS(0)), cfg.DBMaxConns, "pgx's default: four, or one per CPU")
+	require.Equal(t, 8, cfg.DBMaxConns)
 	require.Equal(t, "better-auth", cfg.CookiePrefix)
 	require.False(t, cfg.SecureCookies)
 	require.Empty(t, cfg.AllowedOrigins)
