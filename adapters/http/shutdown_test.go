@@ -1,10 +1,8 @@
 package httpadapter
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -15,51 +13,32 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/brokerly/accounts/internal/keepalive"
 )
 
-// keepAlive is one HTTP/1.1 connection used the way a keep-alive client uses it: a request,
-// its answer, the next request. Unlike net/http's client it never retries, so a request the
-// server drops shows up as lost.
+// keepAlive is a keep-alive client connection (internal/keepalive) whose every answer is
+// checked against the OpenAPI document.
 type keepAlive struct {
-	t    testing.TB // each answer is checked against the OpenAPI document
-	conn net.Conn
-	r    *bufio.Reader
+	*keepalive.Conn
+	t testing.TB
 }
 
 func dialKeepAlive(t testing.TB, addr string) (*keepAlive, error) {
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	c, err := keepalive.Dial("", addr)
 	if err != nil {
 		return nil, err
 	}
-	return &keepAlive{t: t, conn: c, r: bufio.NewReader(c)}, nil
+	return &keepAlive{Conn: c, t: t}, nil
 }
 
 // do sends one request and reads its answer. An error means the request was sent on an
 // open connection and got no answer.
 func (k *keepAlive) do(method, path, body string, headers ...string) (*http.Response, error) {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: test\r\n", method, path)
-	for i := 0; i+1 < len(headers); i += 2 {
-		fmt.Fprintf(&b, "%s: %s\r\n", headers[i], headers[i+1])
+	raw, resp, err := k.Do(method, path, body, headers...)
+	if resp != nil {
+		checkRawExchange(k.t, raw, resp)
 	}
-	switch {
-	case body != "":
-		fmt.Fprintf(&b, "Content-Type: application/json\r\nContent-Length: %d\r\n", len(body))
-	case method != http.MethodGet:
-		b.WriteString("Content-Length: 0\r\n")
-	}
-	b.WriteString("\r\n" + body)
-	_ = k.conn.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io.WriteString(k.conn, b.String()); err != nil {
-		return nil, err
-	}
-	resp, err := http.ReadResponse(k.r, nil)
-	if err != nil {
-		return nil, err
-	}
-	checkRawExchange(k.t, b.String(), resp)
-	_, err = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
 	return resp, err
 }
 
@@ -72,7 +51,7 @@ func TestShutdown_AnswersTheNextRequestOnAnOpenConnection(t *testing.T) {
 	addr := strings.TrimPrefix(base, "http://")
 	k, err := dialKeepAlive(t, addr)
 	require.NoError(t, err)
-	defer k.conn.Close()
+	defer k.Close()
 	first, err := k.do(http.MethodGet, "/healthz", "")
 	require.NoError(t, err)
 	require.False(t, first.Close, "keep-alive before the shutdown")
@@ -94,9 +73,7 @@ func TestShutdown_AnswersTheNextRequestOnAnOpenConnection(t *testing.T) {
 	assert.True(t, next.Close, "and the answer says the connection ends")
 	assert.Len(t, e.accountsOf(userA), 1)
 
-	_ = k.conn.SetReadDeadline(time.Now().Add(time.Second))
-	_, err = k.r.ReadByte()
-	assert.ErrorIs(t, err, io.EOF, "the server closes the connection after that answer")
+	assert.True(t, k.ClosedByServer(time.Second), "the server closes the connection after that answer")
 	require.NoError(t, <-shutdown)
 	require.NoError(t, <-served)
 }
@@ -110,7 +87,7 @@ func TestShutdown_ClosesConnectionsThatStayQuiet(t *testing.T) {
 	quiet := dialFrom(t, "127.0.0.1", addr)
 	k, err := dialKeepAlive(t, addr)
 	require.NoError(t, err)
-	defer k.conn.Close()
+	defer k.Close()
 	_, err = k.do(http.MethodGet, "/livez", "")
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return e.srv.serving.open() == 2 }, time.Second, time.Millisecond)
@@ -141,7 +118,7 @@ func TestShutdown_ServesConnectionsStillInTheQueue(t *testing.T) {
 	for i := range conns {
 		k, err := dialKeepAlive(t, addr)
 		require.NoError(t, err)
-		defer k.conn.Close()
+		defer k.Close()
 		conns[i] = k
 	}
 	shutdown := make(chan error, 1)
@@ -201,7 +178,7 @@ func TestShutdown_LosesNoRequestUnderKeepAliveLoad(t *testing.T) {
 				select {
 				case <-stop:
 					if k != nil {
-						k.conn.Close()
+						k.Close()
 					}
 					return
 				default:
@@ -239,7 +216,7 @@ func TestShutdown_LosesNoRequestUnderKeepAliveLoad(t *testing.T) {
 				}
 				mu.Unlock()
 				if err != nil || resp.Close {
-					k.conn.Close()
+					k.Close()
 					k = nil
 				}
 			}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/brokerly/accounts/internal/keepalive"
 	"github.com/brokerly/accounts/internal/servicetest"
 )
 
@@ -37,10 +38,10 @@ func (l *shutdownLoad) add(f func(*shutdownLoad)) {
 // get-or-create (POST) of its user.
 func hammer(svc *servicetest.Service, user servicetest.Session, worker int, load *shutdownLoad, stop <-chan struct{}) {
 	addr := strings.TrimPrefix(svc.URL, "http://")
-	var k *keepAliveConn
+	var k *keepalive.Conn
 	defer func() {
 		if k != nil {
-			k.close()
+			_ = k.Close()
 		}
 	}()
 	for i := 0; ; i++ {
@@ -51,7 +52,7 @@ func hammer(svc *servicetest.Service, user servicetest.Session, worker int, load
 		}
 		if k == nil {
 			var err error
-			if k, err = dialKeepAliveFrom("", addr); err != nil {
+			if k, err = keepalive.Dial("", addr); err != nil {
 				if !errors.Is(err, syscall.ECONNREFUSED) {
 					load.add(func(l *shutdownLoad) { l.lost = append(l.lost, fmt.Sprintf("worker %d: dial: %v", worker, err)) })
 				}
@@ -63,9 +64,9 @@ func hammer(svc *servicetest.Service, user servicetest.Session, worker int, load
 		var resp *http.Response
 		var err error
 		if i%2 == 0 {
-			resp, err = k.do(http.MethodGet, "/api/accounts", "", "Authorization", user.Bearer())
+			_, resp, err = k.Do(http.MethodGet, "/api/accounts", "", "Authorization", user.Bearer())
 		} else {
-			resp, err = k.do(http.MethodPost, "/api/accounts/get-or-create", "", "Cookie", user.Cookie(), "Origin", servicetest.Origin)
+			_, resp, err = k.Do(http.MethodPost, "/api/accounts/get-or-create", "", "Cookie", user.Cookie(), "Origin", servicetest.Origin)
 		}
 		switch {
 		case err != nil:
@@ -85,7 +86,7 @@ func hammer(svc *servicetest.Service, user servicetest.Session, worker int, load
 			})
 		}
 		if err != nil || resp.Close {
-			k.close()
+			_ = k.Close()
 			k = nil
 		}
 	}
