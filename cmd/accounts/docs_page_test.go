@@ -33,7 +33,7 @@ func TestDocsPageRendersEveryOperationOffline(t *testing.T) {
 	t.Parallel()
 	browser, err := exec.LookPath("chromium")
 	if err != nil {
-		t.Fatal("chromium is missing: run `go tool task deps`, which installs it (scripts/install-chromium.sh: apt-get install -y chromium)")
+		t.Fatal("chromium is missing: run `go tool task deps`, which installs it (scripts/apt-install.sh chromium chromium: apt-get install -y chromium)")
 	}
 	svc := servicetest.Start(t, servicetest.NewDatabaseURL(t))
 
