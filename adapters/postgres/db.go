@@ -56,7 +56,7 @@ type DB struct {
 	acquireTimeout time.Duration
 	gate           gate
 	// session is the session context statement fitted to Better Auth's tables
-	// (session_shape.go); nil until they have been read.
+	// (session_shape.go); the generic one until they have been read.
 	session atomic.Pointer[contextStatements]
 }
 
@@ -86,11 +86,13 @@ func Open(_ context.Context, cfg Config) (*DB, error) {
 	// from the pool and given back when released, so the pool's bound is the only one.
 	sqldb := stdlib.OpenDBFromPool(pool)
 	sqldb.SetMaxIdleConns(0)
-	return &DB{
+	db := &DB{
 		pool:           pool,
 		orm:            bun.NewDB(sqldb, pgdialect.New()),
 		acquireTimeout: orDefault(cfg.AcquireTimeout, defaultAcquireTimeout),
-	}, nil
+	}
+	db.session.Store(genericStatements)
+	return db, nil
 }
 
 // Bun is the Bun handle on the pool, for schema work and test fixtures. Statements on the

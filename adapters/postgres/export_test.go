@@ -62,7 +62,7 @@ const (
 
 // The statements the plan tests explain.
 // SessionContextSQL is the session context statement db runs now.
-func SessionContextSQL(db *DB) string { return db.sessionStatements().sql[eachRun] }
+func SessionContextSQL(db *DB) string { return db.session.Load().sql[eachRun] }
 
 // GenericSessionContextSQL is the statement for tables the service has not read.
 var GenericSessionContextSQL = genericStatements.sql[eachRun]

@@ -47,15 +47,15 @@ func (db *DB) Audit(ctx context.Context) (AuditReport, error) {
 	if err := db.migrated(ctx); err != nil {
 		return AuditReport{}, err // unreachable or not migrated yet: no verdict
 	}
+	// Before the audit, so that its probe runs the statement requests will run, and the
+	// first requests already read Better Auth's optional columns by name; if the catalogs
+	// cannot be read, the generic statement serves.
+	_ = db.learnSessionShape(ctx)
 	report, err := auditRLS(ctx, db, auditedRoles)
 	switch {
 	case errors.Is(err, ErrAuditFailed):
 		db.gate.state.Store(auditFailed)
 	case err == nil:
-		// Before the gate opens, so that the first requests already read Better Auth's
-		// optional columns by name; if the catalogs cannot be read, the generic statement
-		// serves.
-		_ = db.learnSessionShape(ctx)
 		db.gate.state.Store(auditPassed)
 	}
 	return report, err

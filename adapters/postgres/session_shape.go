@@ -41,13 +41,6 @@ type contextStatements struct {
 
 var genericStatements = &contextStatements{sql: [...]string{eachRun: genericSessionContext(eachRun), oneTx: genericSessionContext(oneTx)}}
 
-func (db *DB) sessionStatements() *contextStatements {
-	if s := db.session.Load(); s != nil {
-		return s
-	}
-	return genericStatements
-}
-
 // shapeSQL reads what the statement needs: the column count the guard compares, and for
 // each optional column whether it is there with the plugin's type (1), there with another
 // (2) or absent (0); and whether migration 011's guard exists.
@@ -80,12 +73,12 @@ func (db *DB) learnSessionShape(ctx context.Context) error {
 			return rows.Err()
 		}})
 	})
+	// On failure, or for tables it cannot name, the statement in use stays: the generic one
+	// (Open starts with it, and relearnSessionShape goes back to it first).
 	if err != nil {
-		db.session.Store(genericStatements)
 		return err
 	}
 	if !guard || banned == 2 || banExpires == 2 || impersonatedBy == 2 || (banExpires == 1 && banned == 0) {
-		db.session.Store(genericStatements)
 		return nil
 	}
 	shape := &sessionShape{columns: columns, banned: banned == 1, banExpires: banExpires == 1, impersonatedBy: impersonatedBy == 1}
@@ -148,10 +141,12 @@ func shapeChanged(err error) bool {
 	return false
 }
 
-// relearnSessionShape is what transact does on errShapeChanged: the generic statement at
-// once (it fits any tables), then the catalogs read again.
-func (db *DB) relearnSessionShape(ctx context.Context) {
-	db.session.Store(genericStatements)
-	// On failure the generic statement stays, which fits any tables.
-	_ = db.learnSessionShape(ctx)
+// relearnSessionShape is what transact does on errShapeChanged from the statements used:
+// the generic statement at once (it fits any tables), then the catalogs read again. Of the
+// requests that fail together when the tables change, only the first reads the catalogs;
+// the others find the statements already replaced.
+func (db *DB) relearnSessionShape(ctx context.Context, used *contextStatements) {
+	if db.session.CompareAndSwap(used, genericStatements) {
+		_ = db.learnSessionShape(ctx)
+	}
 }

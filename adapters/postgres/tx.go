@@ -164,17 +164,18 @@ type txn struct {
 // statement. In oneTx mode it commits when fn returns nil and rolls back otherwise (also
 // when fn panics). Errors from fn come back as fn returned them.
 func (db *DB) transact(ctx context.Context, sc scope, mode txMode, fn func(ctx context.Context, tx *txn) error) error {
-	err := db.transactOnce(ctx, sc, mode, fn)
+	used := db.session.Load()
+	err := db.transactOnce(ctx, sc, mode, used, fn)
 	if errors.Is(err, errShapeChanged) {
-		// Better Auth's tables changed under the statement, which then ran nothing: read
-		// them again and run fn once more, from the start.
-		db.relearnSessionShape(ctx)
-		err = db.transactOnce(ctx, sc, mode, fn)
+		// Better Auth's tables changed under the context statement, whose batch then ran
+		// nothing: read them again and run fn once more, from the start.
+		db.relearnSessionShape(ctx, used)
+		err = db.transactOnce(ctx, sc, mode, db.session.Load(), fn)
 	}
 	return err
 }
 
-func (db *DB) transactOnce(ctx context.Context, sc scope, mode txMode, fn func(ctx context.Context, tx *txn) error) error {
+func (db *DB) transactOnce(ctx context.Context, sc scope, mode txMode, statements *contextStatements, fn func(ctx context.Context, tx *txn) error) error {
 	if sc.gated {
 		if err := db.gate.admit(); err != nil {
 			return err
@@ -188,7 +189,7 @@ func (db *DB) transactOnce(ctx context.Context, sc scope, mode txMode, fn func(c
 		return err
 	}
 	defer conn.Release() // a connection left inside a transaction is destroyed, not reused
-	tx := &txn{conn: conn.Conn(), scope: sc, mode: mode, statements: db.sessionStatements()}
+	tx := &txn{conn: conn.Conn(), scope: sc, mode: mode, statements: statements}
 	defer tx.abandon()
 	if err := fn(ctx, tx); err != nil {
 		return err
@@ -241,7 +242,8 @@ func (tx *txn) commit(ctx context.Context, stmts ...*statement) error {
 
 func (tx *txn) send(ctx context.Context, op string, commit bool, stmts []*statement) error {
 	var b pgx.Batch
-	if tx.mode == eachRun || !tx.open {
+	withContext := tx.mode == eachRun || !tx.open
+	if withContext {
 		if tx.mode == oneTx {
 			b.Queue("BEGIN")
 			tx.open = true
@@ -266,10 +268,13 @@ func (tx *txn) send(ctx context.Context, op string, commit bool, stmts []*statem
 		})
 	}
 	if err := tx.conn.SendBatch(ctx, &b).Close(); err != nil {
-		// A statement that no longer fits fails when it runs (the callback saw it) or, on a
-		// connection that prepares it afresh, already when it is prepared.
-		if tx.shapeChanged || (!tx.scope.session.IsZero() && shapeChanged(err)) {
-			return fmt.Errorf("%w: %w", errShapeChanged, err)
+		// A statement by name that no longer fits fails when it runs (the callback saw it)
+		// or, on a connection that prepares it afresh, already when it is prepared; either
+		// way its batch ran nothing. Other batches, and the generic statement, which fits any
+		// tables, are never retried.
+		byName := withContext && !tx.scope.session.IsZero() && tx.statements.shape != nil
+		if byName && (tx.shapeChanged || shapeChanged(err)) {
+			return fmt.Errorf("%w: %w", errShapeChanged, translate(op, err))
 		}
 		// A failed commit is ambiguous (it may have been applied): the caller must not
 		// blindly retry a non-idempotent write.
