@@ -201,12 +201,12 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	err = s.sessionFirst(c, err)
 	if errors.Is(err, ports.ErrUnauthenticated) {
 		noteAuthFailure(c, err)
-	}
-	if errors.Is(err, ports.ErrUnauthenticated) && s.limiter != nil {
 		// Every 401 counts against the client, whether the signature failed at the edge or
 		// the transaction found no live session for it.
-		if limited := s.limiter.fail(c.Context().RemoteIP()); limited != nil {
-			err = limited
+		if s.limiter != nil {
+			if limited := s.limiter.fail(c.Context().RemoteIP()); limited != nil {
+				err = limited
+			}
 		}
 	}
 	p := problemFor(err)

@@ -58,7 +58,7 @@ func TestOutcomesAreCountedAndPassedOn(t *testing.T) {
 		require.Equal(t, c.openErr, err)
 	}
 	m.Pool(func() metrics.PoolStats {
-		return metrics.PoolStats{Acquired: 2, Idle: 3, Max: 8, Acquires: 10, Waits: 4, WaitTime: 1500 * time.Millisecond}
+		return metrics.PoolStats{InUse: 2, Idle: 3, Max: 8, Acquires: 10, Waits: 4, WaitTime: 1500 * time.Millisecond}
 	})
 
 	body := scrape(t, m)

@@ -6,9 +6,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// PoolStats is a snapshot of the database connection pool.
+// PoolStats is a snapshot of the database connection pool, field for field the postgres
+// adapter's (so that one converts to the other).
 type PoolStats struct {
-	Acquired, Idle, Constructing, Max int32
+	Max, InUse, Idle, Constructing int
 	// Acquires counts every connection handed out; Waits those that had to wait for one,
 	// and WaitTime how long they waited in all; Canceled those given up while waiting.
 	Acquires, Waits, Canceled int64
@@ -45,7 +46,7 @@ func (c poolCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
 	s := c.stats()
-	ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(s.Acquired), "acquired")
+	ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(s.InUse), "acquired")
 	ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(s.Idle), "idle")
 	ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(s.Constructing), "constructing")
 	ch <- prometheus.MustNewConstMetric(poolMax, prometheus.GaugeValue, float64(s.Max))

@@ -46,11 +46,7 @@ func newMetrics(cfg Config, db *postgres.DB) *metrics.Metrics {
 		return nil
 	}
 	m := metrics.New()
-	m.Pool(func() metrics.PoolStats {
-		s := db.PoolStats()
-		return metrics.PoolStats{Acquired: int32(s.InUse), Idle: int32(s.Idle), Constructing: int32(s.Constructing), Max: int32(s.Max),
-			Acquires: s.Acquires, Waits: s.Waits, Canceled: s.Canceled, WaitTime: s.WaitTime}
-	})
+	m.Pool(func() metrics.PoolStats { return metrics.PoolStats(db.PoolStats()) })
 	return m
 }
 
