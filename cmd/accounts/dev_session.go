@@ -66,7 +66,7 @@ func baseURL(addr string) string {
 	if err != nil {
 		return "http://127.0.0.1:9403"
 	}
-	if host == "" || host == "0.0.0.0" || host == "::" {
+	if isWildcardHost(host) {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, port)

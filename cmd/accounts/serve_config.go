@@ -54,7 +54,7 @@ func checkMetricsAddr(metrics, public string) error {
 		return fmt.Errorf("METRICS_ADDR must be host:port (or empty to turn metrics off)")
 	}
 	if pHost, pPort, err := net.SplitHostPort(public); err == nil && mPort == pPort && mPort != "0" &&
-		(mHost == pHost || mHost == "" || pHost == "" || mHost == "0.0.0.0" || pHost == "0.0.0.0") {
+		(mHost == pHost || isWildcardHost(mHost) || isWildcardHost(pHost)) {
 		return fmt.Errorf("METRICS_ADDR must not be HTTP_ADDR's port: metrics are never served on the public listener")
 	}
 	return nil
@@ -75,6 +75,11 @@ func checkBrokerURL(name, raw string, config func(string) alpaca.Config) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
+}
+
+// isWildcardHost is a listen address's host that means every interface.
+func isWildcardHost(host string) bool {
+	return host == "" || host == "0.0.0.0" || host == "::"
 }
 
 func isLoopbackHost(host string) bool {
