@@ -126,12 +126,18 @@ func validToken(t string) bool {
 }
 
 // SignValue returns the session cookie value Better Auth would set for token:
-// encodeURIComponent(token + "." + base64std(HMAC-SHA256(secret, token))). The service
-// never issues sessions; this exists so tests and tooling sign exactly like Better Auth.
+// encodeURIComponent(SignToken(secret, token)). The service never issues sessions; this
+// exists so tests and tooling sign exactly like Better Auth.
 func SignValue(secret, token string) string {
+	return encodeURIComponent(SignToken(secret, token))
+}
+
+// SignToken returns token + "." + base64std(HMAC-SHA256(secret, token)), not URL-encoded:
+// what Better Auth's bearer plugin hands out.
+func SignToken(secret, token string) string {
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write([]byte(token))
-	return encodeURIComponent(token + "." + base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+	return token + "." + base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
 // encodeURIComponent is JavaScript's: everything but A-Z a-z 0-9 - _ . ! ~ * ' ( ) is

@@ -27,6 +27,12 @@ func TestSignValue_MatchesRealBetterAuthCookies(t *testing.T) {
 	}
 }
 
+// The bearer form is the same value before it is URL-encoded.
+func TestSignToken_IsTheRealBetterAuthBearer(t *testing.T) {
+	require.Equal(t, realToken1+"."+realSig1, SignToken(testSecret, realToken1))
+	require.Equal(t, realToken2+"."+realSig2, SignToken(testSecret, realToken2))
+}
+
 func TestEncodeURIComponent(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"abcXYZ019", "abcXYZ019"},

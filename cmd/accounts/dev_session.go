@@ -53,7 +53,10 @@ func devSessionCommand(ctx context.Context, args []string, cfg Config, dev bool,
 		return 1
 	}
 	if *asJSON {
-		_ = json.NewEncoder(stdout).Encode(map[string]string{"user_id": s.UserID, "cookie": s.Cookie, "authorization": s.Authorization})
+		if err := json.NewEncoder(stdout).Encode(map[string]string{"user_id": s.UserID, "cookie": s.Cookie, "authorization": s.Authorization}); err != nil {
+			fmt.Fprintf(stderr, "accounts: dev-session: write the session: %v\n", err)
+			return 1
+		}
 		return 0
 	}
 	printDevSession(stdout, s, baseURL(cfg.HTTPAddr))

@@ -33,7 +33,8 @@ Create the database if it is missing and apply the embedded migrations.
 
 Development only: runs only with ACCOUNTS_DEV=1. Creates the Better Auth user with this
 email if it is missing, and a session for it exactly as Better Auth would (a random
-32-character token, Better Auth's default 7-day expiry), signed with BETTER_AUTH_SECRET.
+32-character token, Better Auth's default 7-day expiry), signed with the secret Better Auth
+signs with (the first of BETTER_AUTH_SECRETS if set, else BETTER_AUTH_SECRET).
 Prints the session cookie, the bearer header and a curl line for every endpoint.
 
   --email ADDRESS   the developer's email address

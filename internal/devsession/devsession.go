@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
-	"net/url"
 	"strings"
 	"time"
 
@@ -40,7 +39,7 @@ type Session struct {
 }
 
 // ErrNotMigrated means Better Auth's tables are not there yet.
-var ErrNotMigrated = errors.New("dev session: the tables of Better Auth are missing: run `accounts migrate` first")
+var ErrNotMigrated = errors.New("the tables of Better Auth are missing: run `accounts migrate` first")
 
 // Create finds the user with email (or creates one, named after the address's local part),
 // adds a session for them, and signs it with secret as Better Auth would.
@@ -79,15 +78,10 @@ func Create(ctx context.Context, db bun.IDB, email, secret, cookieName string, n
 		return err
 	})
 	if err != nil {
-		if errors.Is(err, ErrNotMigrated) {
-			return Session{}, err
-		}
 		return Session{}, fmt.Errorf("dev session: %w", err)
 	}
-	value := betterauth.SignValue(secret, token)
-	signed, _ := url.PathUnescape(value) // SignValue's output always decodes
-	s.Cookie = cookieName + "=" + value
-	s.Authorization = "Bearer " + signed
+	s.Cookie = cookieName + "=" + betterauth.SignValue(secret, token)
+	s.Authorization = "Bearer " + betterauth.SignToken(secret, token)
 	return s, nil
 }
 

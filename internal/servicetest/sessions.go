@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net/url"
 	"testing"
 
 	"github.com/brokerly/accounts/adapters/betterauth"
@@ -27,13 +26,7 @@ func (s Session) Value() string { return betterauth.SignValue(Secret, s.Token) }
 func (s Session) Cookie() string { return CookieName + "=" + s.Value() }
 
 // Signed is token.signature, not URL-encoded: what Better Auth's bearer plugin issues.
-func (s Session) Signed() string {
-	v, err := url.PathUnescape(s.Value())
-	if err != nil {
-		panic(err) // SignValue's output always decodes
-	}
-	return v
-}
+func (s Session) Signed() string { return betterauth.SignToken(Secret, s.Token) }
 
 // Bearer is the Authorization header's value.
 func (s Session) Bearer() string { return "Bearer " + s.Signed() }
@@ -82,11 +75,7 @@ func (s Session) Sig() string { return SignatureWith(Secret, s.Token) }
 
 // SignatureWith is the signature Better Auth would put on token with secret.
 func SignatureWith(secret, token string) string {
-	v, err := url.PathUnescape(betterauth.SignValue(secret, token))
-	if err != nil {
-		panic(err)
-	}
-	return v[len(token)+1:]
+	return betterauth.SignToken(secret, token)[len(token)+1:]
 }
 
 // SignedValue is the cookie value Better Auth sets for token with the tests' secret.
