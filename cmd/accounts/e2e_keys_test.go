@@ -5,41 +5,16 @@ package main
 // delete.
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/brokerly/accounts/internal/servicetest"
 )
-
-// runCommand runs `accounts <args>` with exactly env (plus PATH) and returns its exit code,
-// stdout and stderr apart.
-func runCommand(t *testing.T, env []string, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, servicetest.Binary(t), args...)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
-	var out, errOut strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	require.NoError(t, ctx.Err(), "accounts %v did not exit:\n%s", args, errOut.String())
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		return exit.ExitCode(), out.String(), errOut.String()
-	}
-	require.NoError(t, err)
-	return 0, out.String(), errOut.String()
-}
 
 // storeCredentials stores n credentials for each of users (each gets an account), through
 // the service, so they are sealed under its primary key; it returns their ids.
@@ -95,7 +70,10 @@ func TestRotateShowsItsProgressAndNamesItsRunInEveryEvent(t *testing.T) {
 	for _, draw := range strings.Split(draws, "\r\x1b[K") {
 		m := progressDraw.FindStringSubmatch(draw)
 		require.NotNil(t, m, "a progress draw: %q", draw)
-		runID = m[1]
+		if runID == "" {
+			runID = m[1]
+		}
+		require.Equal(t, runID, m[1], "every draw names the same run")
 		done, _ := strconv.Atoi(m[2])
 		require.GreaterOrEqual(t, done, last, "done only grows")
 		last = done
@@ -142,33 +120,29 @@ func TestCredentialsKeysTellsWhenAKeyIsSafeToDelete(t *testing.T) {
 	require.Equal(t, 0, svc.Stop(t))
 
 	k2 := newKeySpec(t, "e2e-2")
-	keys := func(spec string) (int, string, string) {
+	// requireKeys runs `credentials keys` with CREDENTIAL_KEYS=spec and wants exactly rows.
+	requireKeys := func(spec string, rows ...string) {
 		t.Helper()
-		return runCommand(t, []string{"DATABASE_URL=" + dbURL, "CREDENTIAL_KEYS=" + spec}, "credentials", "keys")
+		code, out, errOut := runCommand(t, []string{"DATABASE_URL=" + dbURL, "CREDENTIAL_KEYS=" + spec}, "credentials", "keys")
+		require.Equal(t, 0, code, errOut)
+		require.Equal(t, strings.Join(rows, "\n")+"\n", out)
 	}
-	table := func(rows ...string) string { return strings.Join(rows, "\n") + "\n" }
 
-	code, out, errOut := keys(k2 + "," + servicetest.Keys)
-	require.Equal(t, 0, code, errOut)
-	require.Equal(t, table(
+	requireKeys(k2+","+servicetest.Keys,
 		"KEY ID  STATE    SEALED  NOTE",
 		"e2e-2   primary  0",
-		"e2e-1   active   4"), out, "two values per credential")
+		"e2e-1   active   4") // two values per credential
 
-	code, out, errOut = keys(k2)
-	require.Equal(t, 0, code, errOut)
-	require.Equal(t, table(
+	requireKeys(k2,
 		"KEY ID  STATE    SEALED  NOTE",
 		"e2e-2   primary  0",
-		"e2e-1   missing  4       not in CREDENTIAL_KEYS: these values cannot be opened"), out)
+		"e2e-1   missing  4       not in CREDENTIAL_KEYS: these values cannot be opened")
 
 	disabled := k2 + "," + servicetest.Keys + ":disabled"
-	code, out, errOut = keys(disabled)
-	require.Equal(t, 0, code, errOut)
-	require.Equal(t, table(
+	requireKeys(disabled,
 		"KEY ID  STATE     SEALED  NOTE",
 		"e2e-2   primary   0",
-		"e2e-1   disabled  4       not safe to delete yet: still seals values (enable it again and run credentials rotate)"), out)
+		"e2e-1   disabled  4       not safe to delete yet: still seals values (enable it again and run credentials rotate)")
 
 	svc = servicetest.Start(t, dbURL, "CREDENTIAL_KEYS="+disabled)
 	res := request(t, svc, "POST", "/api/credentials/"+ids[0]+"/validate", "", alice.Browser()...)
@@ -178,14 +152,12 @@ func TestCredentialsKeysTellsWhenAKeyIsSafeToDelete(t *testing.T) {
 		WHERE credential_id = $1 AND action = 'open_failed' AND outcome = 'failed'`, ids[0]))
 	require.Equal(t, 0, svc.Stop(t))
 
-	code, _, errOut = runCommand(t, []string{"DATABASE_URL=" + dbURL, "CREDENTIAL_KEYS=" + k2 + "," + servicetest.Keys}, "credentials", "rotate")
+	code, _, errOut := runCommand(t, []string{"DATABASE_URL=" + dbURL, "CREDENTIAL_KEYS=" + k2 + "," + servicetest.Keys}, "credentials", "rotate")
 	require.Equal(t, 0, code, errOut)
-	code, out, errOut = keys(disabled)
-	require.Equal(t, 0, code, errOut)
-	require.Equal(t, table(
+	requireKeys(disabled,
 		"KEY ID  STATE     SEALED  NOTE",
 		"e2e-2   primary   4",
-		"e2e-1   disabled  0       safe to delete"), out)
+		"e2e-1   disabled  0       safe to delete")
 }
 
 // Bad CREDENTIAL_KEYS is exit code 2, naming the variable and never the key; a database

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os/exec"
 	"testing"
 
 	"github.com/brokerly/accounts/internal/servicetest"
@@ -94,17 +93,12 @@ func TestRel06_ServeRefusesWeakSecrets(t *testing.T) {
 		"better-auth default": "better-auth-secret-12345678901234567890",
 	} {
 		t.Run(name, func(t *testing.T) {
-			cmd := exec.Command(servicetest.Binary(t), "serve")
-			cmd.Env = []string{"BETTER_AUTH_SECRET=" + secret, "HTTP_ADDR=127.0.0.1:0", "CREDENTIAL_KEYS=" + servicetest.Keys,
-				"DATABASE_URL=postgres://postgres@127.0.0.1:1/none?sslmode=disable"}
-			out, err := cmd.CombinedOutput()
-			var exit *exec.ExitError
-			require.ErrorAs(t, err, &exit, string(out))
-			require.NotEqual(t, 0, exit.ExitCode())
-			require.Contains(t, string(out), "BETTER_AUTH_SECRET")
-			require.NotContains(t, string(out), `"msg":"listening"`)
+			code, out := runServe(t, []string{"BETTER_AUTH_SECRET=" + secret, "CREDENTIAL_KEYS=" + servicetest.Keys}, "serve")
+			require.NotEqual(t, 0, code, out)
+			require.Contains(t, out, "BETTER_AUTH_SECRET")
+			require.NotContains(t, out, `"msg":"listening"`)
 			if secret != "" {
-				require.NotContains(t, string(out), secret, "the secret itself is never printed")
+				require.NotContains(t, out, secret, "the secret itself is never printed")
 			}
 		})
 	}
@@ -120,14 +114,10 @@ func TestRel28_ServeRefusesMissingOrBadCredentialKeys(t *testing.T) {
 		"no id":      ":JF6DYEkdJet7T5vPqHVYfqOd8TZrC3JvrdygEZCvfJw=",
 	} {
 		t.Run(name, func(t *testing.T) {
-			cmd := exec.Command(servicetest.Binary(t), "serve")
-			cmd.Env = []string{"BETTER_AUTH_SECRET=" + servicetest.Secret, "HTTP_ADDR=127.0.0.1:0", "CREDENTIAL_KEYS=" + keys,
-				"DATABASE_URL=postgres://postgres@127.0.0.1:1/none?sslmode=disable"}
-			out, err := cmd.CombinedOutput()
-			var exit *exec.ExitError
-			require.ErrorAs(t, err, &exit, string(out))
-			require.Contains(t, string(out), "CREDENTIAL_KEYS")
-			require.NotContains(t, string(out), `"msg":"listening"`)
+			code, out := runServe(t, []string{"BETTER_AUTH_SECRET=" + servicetest.Secret, "CREDENTIAL_KEYS=" + keys}, "serve")
+			require.NotEqual(t, 0, code, out)
+			require.Contains(t, out, "CREDENTIAL_KEYS")
+			require.NotContains(t, out, `"msg":"listening"`)
 		})
 	}
 }

@@ -5,11 +5,7 @@ package main
 // not ready at start) as soon as the audit can run.
 
 import (
-	"context"
-	"errors"
 	"net/http"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -30,25 +26,6 @@ var sabotages = map[string]struct{ sql, problem string }{
 		INSERT INTO "user" (id, name, email, "emailVerified") VALUES ('u1', 'u1', 'u1@example.test', false);
 		INSERT INTO user_accounts (id, user_id, account_name, created_at, updated_at) VALUES (gen_random_uuid(), 'u1', 'a', now(), now())`,
 		"accounts_app sees rows of public.user_accounts without a user context"},
-}
-
-// serveOnce runs `accounts <args>` until it exits (bounded) and returns its exit code and
-// output.
-func serveOnce(t *testing.T, dbURL string, args ...string) (int, string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, servicetest.Binary(t), args...)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "DATABASE_URL=" + dbURL, "HTTP_ADDR=127.0.0.1:0", "METRICS_ADDR=127.0.0.1:0",
-		"BETTER_AUTH_SECRET=" + servicetest.Secret, "CREDENTIAL_KEYS=" + servicetest.Keys}
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, ctx.Err(), "the service must exit on its own:\n%s", out)
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		return exit.ExitCode(), string(out)
-	}
-	require.NoError(t, err)
-	return 0, string(out)
 }
 
 func TestRel16_ServiceRefusesToBootWhenRLSIsWeak(t *testing.T) {

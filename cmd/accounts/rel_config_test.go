@@ -5,36 +5,14 @@ package main
 // never a listening socket.
 
 import (
-	"context"
-	"errors"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/brokerly/accounts/internal/servicetest"
 )
-
-// runServe runs `accounts <args>` with exactly env (plus PATH) and returns its exit code
-// and everything it printed.
-func runServe(t *testing.T, env []string, args ...string) (int, string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, servicetest.Binary(t), args...)
-	cmd.Env = append([]string{"HTTP_ADDR=127.0.0.1:0", "METRICS_ADDR=127.0.0.1:0", "DATABASE_URL=postgres://postgres@127.0.0.1:1/none?sslmode=disable"}, env...)
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, ctx.Err(), "accounts %v did not exit:\n%s", args, out)
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		return exit.ExitCode(), string(out)
-	}
-	require.NoError(t, err)
-	return 0, string(out)
-}
 
 var sourcePath = regexp.MustCompile(`\.go:\d+|/cmd/accounts/|goroutine |fx\.|errorVerbose`)
 
