@@ -77,11 +77,8 @@ func TestObserverHearsRouteTemplatesAndAuthOutcomes(t *testing.T) {
 		"GET unmatched Not Found",
 		"other /healthz Bad Request",
 		"HEAD /healthz OK",
-	}, requests)
+	}, requests) // route templates: no id in a label
 	assert.Equal(t, []string{AuthOK, AuthNoCredentials, AuthBadSignature, "unknown_session", AuthOK, AuthOK}, auth)
-	for _, r := range requests {
-		assert.NotContains(t, r, id, "no id in a label")
-	}
 }
 
 // The access log can be turned off for busy instances; errors are still logged.
