@@ -2,6 +2,7 @@ package httpadapter
 
 import (
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -44,16 +45,10 @@ func (s *Server) routeTemplate(c *fiber.Ctx) string {
 	best, bestParams := "", -1
 	segs := splitPath(c.Path())
 	for pattern := range s.allow {
-		ps := splitPath(pattern)
-		if !matchSegments(ps, segs) {
+		if !matchSegments(splitPath(pattern), segs) {
 			continue
 		}
-		params := 0
-		for _, seg := range ps {
-			if seg != "" && seg[0] == ':' {
-				params++
-			}
-		}
+		params := strings.Count(pattern, "/:")
 		// The most literal pattern wins, as in the router (/api/credentials/store over :id).
 		if bestParams < 0 || params < bestParams || (params == bestParams && pattern < best) {
 			best, bestParams = pattern, params

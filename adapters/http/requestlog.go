@@ -105,8 +105,9 @@ func requestID(c *fiber.Ctx) string {
 func (s *Server) logRequest(c *fiber.Ctx) {
 	status := c.Response().StatusCode()
 	elapsed := time.Since(s.requestStart(c))
-	route := s.routeTemplate(c)
+	route := "" // found only when something reports it
 	if s.cfg.Observer != nil {
+		route = s.routeTemplate(c)
 		s.cfg.Observer.Request(methodLabel(c.Method()), route, status, elapsed)
 		if outcome := authOutcome(c); outcome != "" {
 			s.cfg.Observer.Authentication(outcome)
@@ -121,6 +122,9 @@ func (s *Server) logRequest(c *fiber.Ctx) {
 	line := s.log.Check(level, "request")
 	if line == nil {
 		return // below the configured level: build nothing
+	}
+	if route == "" {
+		route = s.routeTemplate(c)
 	}
 	fields := make([]zap.Field, 0, 10)
 	fields = append(fields,
