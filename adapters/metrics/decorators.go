@@ -10,7 +10,13 @@ import (
 )
 
 // Cipher counts seals and opens by outcome; it changes nothing of what the cipher does.
-func (m *Metrics) Cipher(c ports.Cipher) ports.Cipher { return countingCipher{Cipher: c, m: m} }
+// With metrics off (a nil *Metrics) it returns c itself.
+func (m *Metrics) Cipher(c ports.Cipher) ports.Cipher {
+	if m == nil {
+		return c
+	}
+	return countingCipher{Cipher: c, m: m}
+}
 
 type countingCipher struct {
 	ports.Cipher
@@ -19,28 +25,34 @@ type countingCipher struct {
 
 func (c countingCipher) Seal(p credential.Plaintext, b ports.Binding) (credential.Sealed, error) {
 	s, err := c.Cipher.Seal(p, b)
-	c.m.seals.WithLabelValues(outcome(err, nil)).Inc()
+	c.m.seals.WithLabelValues(outcome(err)).Inc()
 	return s, err
 }
 
 func (c countingCipher) Open(s credential.Sealed, b ports.Binding) (credential.Plaintext, error) {
 	p, err := c.Cipher.Open(s, b)
-	c.m.opens.WithLabelValues(outcome(err, ports.ErrUndecryptable)).Inc()
+	c.m.opens.WithLabelValues(outcome(err)).Inc()
 	return p, err
 }
 
-func outcome(err, named error) string {
+func outcome(err error) string {
 	switch {
 	case err == nil:
 		return "ok"
-	case named != nil && errors.Is(err, named):
+	case errors.Is(err, ports.ErrUndecryptable):
 		return "undecryptable"
 	}
 	return "error"
 }
 
-// Broker counts broker calls by outcome and times them.
-func (m *Metrics) Broker(b ports.Broker) ports.Broker { return countingBroker{Broker: b, m: m} }
+// Broker counts broker calls by outcome and times them. With metrics off (a nil *Metrics)
+// it returns b itself.
+func (m *Metrics) Broker(b ports.Broker) ports.Broker {
+	if m == nil {
+		return b
+	}
+	return countingBroker{Broker: b, m: m}
+}
 
 type countingBroker struct {
 	ports.Broker

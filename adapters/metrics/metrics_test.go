@@ -41,6 +41,14 @@ func (c fakeCipher) Open(credential.Sealed, ports.Binding) (credential.Plaintext
 	return credential.Plaintext{}, c.openErr
 }
 
+// With metrics off (a nil *Metrics) the ports are left as they are, not wrapped.
+func TestNilMetricsWrapNothing(t *testing.T) {
+	var m *metrics.Metrics
+	c, b := fakeCipher{sealErr: errors.New("x")}, fakeBroker{ports.ErrBrokerFailed}
+	require.Equal(t, ports.Cipher(c), m.Cipher(c))
+	require.Equal(t, ports.Broker(b), m.Broker(b))
+}
+
 // Each outcome lands under its own label, and the decorators pass on exactly what the
 // wrapped port said.
 func TestOutcomesAreCountedAndPassedOn(t *testing.T) {

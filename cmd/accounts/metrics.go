@@ -12,7 +12,6 @@ import (
 
 	"github.com/brokerly/accounts/adapters/metrics"
 	"github.com/brokerly/accounts/adapters/postgres"
-	"github.com/brokerly/accounts/ports"
 )
 
 // metricsModule counts what the service does and serves it on METRICS_ADDR, a listener
@@ -27,18 +26,8 @@ var metricsModule = fx.Module("metrics",
 // countedPorts wraps the cipher and the broker, wherever they are used, so every seal,
 // open and broker call is counted; with metrics off they stay as they are.
 var countedPorts = fx.Options(
-	fx.Decorate(func(m *metrics.Metrics, c ports.Cipher) ports.Cipher {
-		if m == nil {
-			return c
-		}
-		return m.Cipher(c)
-	}),
-	fx.Decorate(func(m *metrics.Metrics, b ports.Broker) ports.Broker {
-		if m == nil {
-			return b
-		}
-		return m.Broker(b)
-	}),
+	fx.Decorate((*metrics.Metrics).Cipher),
+	fx.Decorate((*metrics.Metrics).Broker),
 )
 
 func newMetrics(cfg Config, db *postgres.DB) *metrics.Metrics {
