@@ -40,6 +40,12 @@ type RotationReport struct {
 // Done is how many credentials the run has handled, whatever the outcome.
 func (r RotationReport) Done() int { return r.Resealed + r.Skipped + len(r.Failed) }
 
+// Progress is how far the run is: Done of Total, Total raised to Done when rows became
+// stale during the run.
+func (r RotationReport) Progress() RotationProgress {
+	return RotationProgress{Done: r.Done(), Total: max(r.Total, r.Done())}
+}
+
 type RotateCredentialKeysHandler struct {
 	store  ports.RotationStore
 	cipher ports.Cipher
@@ -65,7 +71,7 @@ func (h RotateCredentialKeysHandler) Handle(ctx context.Context, cmd RotateCrede
 	report.Total = total
 	progress := func() {
 		if cmd.Progress != nil {
-			cmd.Progress(RotationProgress{Done: report.Done(), Total: max(report.Total, report.Done())})
+			cmd.Progress(report.Progress())
 		}
 	}
 	progress()

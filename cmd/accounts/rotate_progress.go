@@ -96,9 +96,9 @@ func (p *rotationProgress) finish(report command.RotationReport, interrupted boo
 	if interrupted {
 		verdict = "interrupted (run it again to continue)"
 	}
-	done := report.Done()
+	pr := report.Progress()
 	fmt.Fprintf(p.w, "rotation %s %s: %d/%d rows in %s, %.0f rows/s; %d resealed, %d skipped, %d failed\n",
-		p.runID, verdict, done, max(report.Total, done), elapsed.Round(time.Millisecond), perSecond(done, elapsed),
+		p.runID, verdict, pr.Done, pr.Total, elapsed.Round(time.Millisecond), perSecond(pr.Done, elapsed),
 		report.Resealed, report.Skipped, len(report.Failed))
 }
 
